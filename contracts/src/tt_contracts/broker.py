@@ -1,0 +1,195 @@
+"""broker: broker accounts, orders, positions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from ._base import Command, Event, Money, Price, Reply, Request, Size, UserScoped
+from .common import InstrumentRef, Side
+
+
+class BrokerEnvironment(StrEnum):
+    DEMO = "demo"
+    LIVE = "live"
+
+
+class OrderType(StrEnum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+    STOP = "STOP"
+
+
+class Protection(BaseModel):
+    """Exits attached to a position. Levels are absolute prices; distances are in price units."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    stop_level: Price | None = None
+    stop_distance: Price | None = None
+    profit_level: Price | None = None
+    profit_distance: Price | None = None
+    trailing_stop: bool = False
+    guaranteed_stop: bool = False
+
+
+class ConnectAccount(Request, UserScoped):
+    """Credentials go straight to the broker service, which encrypts them; never logged or re-emitted."""
+
+    broker: str = "capitalcom"
+    environment: BrokerEnvironment = BrokerEnvironment.DEMO
+    identifier: str = Field(min_length=1)
+    api_key: SecretStr
+    api_key_password: SecretStr
+    label: str = Field(default="", max_length=80)
+
+
+class AccountConnectedReply(Reply):
+    account_id: UUID
+    broker: str
+    environment: BrokerEnvironment
+    currency: str
+    balance: Money
+
+
+class AccountConnected(Event, UserScoped):
+    account_id: UUID
+    broker: str
+    environment: BrokerEnvironment
+    currency: str
+
+
+class AccountDisconnected(Event, UserScoped):
+    account_id: UUID
+
+
+class BalanceChanged(Event, UserScoped):
+    account_id: UUID
+    currency: str
+    balance: Money
+    available: Money
+    profit_loss: Money
+
+
+class PlaceOrder(Command, UserScoped):
+    """One decision, one intent: ``idempotency_key`` is unique per intent; at most one venue request."""
+
+    account_id: UUID | None = Field(default=None, description="None means the built-in paper broker")
+    idempotency_key: str = Field(min_length=8, max_length=128)
+    instrument: InstrumentRef
+    side: Side
+    size: Size = Field(gt=0)
+    order_type: OrderType = OrderType.MARKET
+    level: Price | None = Field(default=None, description="Limit or stop level for working orders")
+    protection: Protection = Field(default_factory=Protection)
+    bot_id: UUID | None = None
+    decision_id: UUID | None = None
+
+
+class CancelOrder(Command, UserScoped):
+    account_id: UUID | None = None
+    idempotency_key: str = Field(min_length=8, max_length=128)
+    order_id: UUID
+
+
+class ClosePosition(Command, UserScoped):
+    account_id: UUID | None = None
+    idempotency_key: str = Field(min_length=8, max_length=128)
+    position_id: UUID
+    size: Size | None = Field(default=None, gt=0, description="None closes the whole position")
+
+
+class OrderAccepted(Event, UserScoped):
+    order_id: UUID
+    idempotency_key: str
+    account_id: UUID | None
+    instrument: InstrumentRef
+    side: Side
+    size: Size
+    order_type: OrderType
+    deal_reference: str | None = None
+    bot_id: UUID | None = None
+    decision_id: UUID | None = None
+
+
+class OrderRejected(Event, UserScoped):
+    idempotency_key: str
+    account_id: UUID | None
+    reason_code: str
+    reason: str
+    bot_id: UUID | None = None
+    decision_id: UUID | None = None
+
+
+class OrderFilled(Event, UserScoped):
+    order_id: UUID
+    idempotency_key: str
+    account_id: UUID | None
+    position_id: UUID
+    instrument: InstrumentRef
+    side: Side
+    size: Size
+    price: Price
+    bot_id: UUID | None = None
+    decision_id: UUID | None = None
+
+
+class OrderCancelled(Event, UserScoped):
+    order_id: UUID
+    account_id: UUID | None
+    reason: str = ""
+
+
+class PositionOpened(Event, UserScoped):
+    position_id: UUID
+    account_id: UUID | None
+    instrument: InstrumentRef
+    side: Side
+    size: Size
+    open_price: Price
+    protection: Protection = Field(default_factory=Protection)
+
+
+class PositionClosed(Event, UserScoped):
+    position_id: UUID
+    account_id: UUID | None
+    instrument: InstrumentRef
+    close_price: Price
+    realized_pnl: Money
+    currency: str
+
+
+class ListPositions(Request, UserScoped):
+    account_id: UUID | None = None
+
+
+class PositionView(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    position_id: UUID
+    account_id: UUID | None
+    instrument: InstrumentRef
+    side: Side
+    size: Size
+    open_price: Price
+    unrealized_pnl: Money
+    protection: Protection
+
+
+class PositionsReply(Reply):
+    positions: list[PositionView]
+
+
+class GetAccountSummary(Request, UserScoped):
+    account_id: UUID
+
+
+class AccountSummaryReply(Reply):
+    account_id: UUID
+    currency: str
+    balance: Money
+    available: Money
+    margin: Money
+    profit_loss: Money

@@ -1,0 +1,63 @@
+"""identity: users, sign-in, tokens."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr
+
+from ._base import Event, Reply, Request, UserScoped
+
+# A light syntactic check only; identity proves ownership by sending a verification email.
+Email = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$", max_length=320)]
+
+
+class RegisterUser(Request):
+    email: Email
+    password: SecretStr = Field(min_length=1)
+    display_name: str = Field(default="", max_length=120)
+
+
+class UserRegisteredReply(Reply):
+    user_id: UUID
+    verification_required: bool = True
+
+
+class AuthenticateUser(Request):
+    email: Email
+    password: SecretStr
+    client_ip: str | None = None
+    user_agent: str | None = None
+
+
+class TokenPair(Reply):
+    user_id: UUID
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class GetJwks(Request):
+    pass
+
+
+class JwksReply(Reply):
+    keys: list[dict[str, str]]
+
+
+class UserRegistered(Event, UserScoped):
+    """A new account exists. Billing grants the welcome credits on this."""
+
+    email: Email
+    display_name: str = ""
+
+
+class EmailVerified(Event, UserScoped):
+    pass
+
+
+class UserRoleChanged(Event, UserScoped):
+    roles: list[str]
+    changed_by: UUID | None = None

@@ -1,0 +1,3 @@
+"""Trade Tracker ai-analysis service."""
+
+__version__ = "0.1.0"

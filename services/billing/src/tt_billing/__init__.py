@@ -1,0 +1,3 @@
+"""Trade Tracker billing service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""Trade Tracker broker service."""
+
+__version__ = "0.1.0"

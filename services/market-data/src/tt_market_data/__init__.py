@@ -1,0 +1,3 @@
+"""Trade Tracker market-data service."""
+
+__version__ = "0.1.0"

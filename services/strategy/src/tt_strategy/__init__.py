@@ -1,0 +1,3 @@
+"""Trade Tracker strategy service."""
+
+__version__ = "0.1.0"
