@@ -71,7 +71,6 @@ from .schemas import (
     PricesResponse,
     ServerTime,
     SessionDetails,
-    StatusResponse,
     SwitchedAccount,
     Transaction,
     TransactionsResponse,
@@ -202,7 +201,9 @@ class CapitalComClient:
 
     async def switch_account(self, account_id: str) -> SwitchedAccount:
         """Make another financial account active. The venue drops streaming for the old one."""
-        result = SwitchedAccount.model_validate(await self._call("PUT", "session", body={"accountId": account_id}))
+        result = SwitchedAccount.model_validate(
+            await self._call("PUT", "session", body={"accountId": account_id})
+        )
         self._notify_listeners()
         return result
 
@@ -255,7 +256,9 @@ class CapitalComClient:
     async def get_market(self, epic: str) -> MarketDetails:
         return MarketDetails.model_validate(await self._call("GET", f"markets/{_segment(epic)}"))
 
-    async def get_market_navigation(self, node_id: str | None = None, *, limit: int | None = None) -> MarketNavigation:
+    async def get_market_navigation(
+        self, node_id: str | None = None, *, limit: int | None = None
+    ) -> MarketNavigation:
         path = "marketnavigation" if node_id is None else f"marketnavigation/{_segment(node_id)}"
         params = {"limit": limit} if limit is not None else None
         return MarketNavigation.model_validate(await self._call("GET", path, params=params))
@@ -281,7 +284,9 @@ class CapitalComClient:
             params["from"] = format_venue_time(start)
         if end is not None:
             params["to"] = format_venue_time(end)
-        return PricesResponse.model_validate(await self._call("GET", f"prices/{_segment(epic)}", params=params))
+        return PricesResponse.model_validate(
+            await self._call("GET", f"prices/{_segment(epic)}", params=params)
+        )
 
     async def iter_price_pages(
         self,
@@ -396,15 +401,17 @@ class CapitalComClient:
     # --- confirms ----------------------------------------------------------------------------
 
     async def get_confirm(self, deal_reference: str) -> DealConfirmation:
-        return DealConfirmation.model_validate(await self._call("GET", f"confirms/{_segment(deal_reference)}"))
+        return DealConfirmation.model_validate(
+            await self._call("GET", f"confirms/{_segment(deal_reference)}")
+        )
 
-    async def await_confirm(self, deal_reference: str, *, timeout: float | None = None) -> DealConfirmation:
+    async def await_confirm(self, deal_reference: str, *, max_wait: float | None = None) -> DealConfirmation:
         """Poll the confirm until the venue decides; the only reliable answer to "did it happen?".
 
         Raises `DealRejectedError` on `REJECTED`, and `AmbiguousOutcomeError` when no decision
         appears within the timeout (reconcile; do not re-send).
         """
-        deadline = self._clock() + (timeout if timeout is not None else self._config.confirm_timeout)
+        deadline = self._clock() + (max_wait if max_wait is not None else self._config.confirm_timeout)
         while True:
             confirmation = await self._try_confirm(deal_reference)
             if confirmation is not None and confirmation.accepted:
@@ -510,7 +517,11 @@ class CapitalComClient:
             )
             key = EncryptionKey.model_validate(key_data)
             password = encrypt_password(password, key.encryption_key, key.time_stamp)
-        body = {"identifier": config.identifier, "password": password, "encryptedPassword": config.encrypted_password}
+        body = {
+            "identifier": config.identifier,
+            "password": password,
+            "encryptedPassword": config.encrypted_password,
+        }
         response = await self._send(
             "POST", "session", body=body, authenticated=False, kind=RequestKind.LOGIN, headers=api_key
         )
@@ -534,8 +545,8 @@ class CapitalComClient:
     def _adopt_rotated_tokens(self, response: httpx.Response) -> None:
         cst, security_token = (response.headers.get(name) for name in _TOKEN_HEADERS)
         if self._tokens is not None and cst and security_token:
-            if (cst, security_token) != (self._tokens.cst, self._tokens.security_token):
-                self._tokens = SessionTokens(cst=cst, security_token=security_token)
+            # The venue echoes tokens on every response and may rotate them: adopt the latest.
+            self._tokens = SessionTokens(cst=cst, security_token=security_token)
 
     async def maintain_session(self) -> None:
         """Renew the session if due: log in again near the hard age cap, ping when idle."""
@@ -604,7 +615,9 @@ class CapitalComClient:
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # The request never left this process, so even a trade request may be re-sent.
-                error: CapitalComError = TransientError(f"{context} failed: could not connect ({type(exc).__name__})")
+                error: CapitalComError = TransientError(
+                    f"{context} failed: could not connect ({type(exc).__name__})"
+                )
             except httpx.TransportError as exc:
                 if kind is RequestKind.TRADE:
                     raise AmbiguousOutcomeError(
@@ -691,7 +704,9 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
         return None
 
 
-def _range_params(start: datetime | None, end: datetime | None, last_period: timedelta | None) -> dict[str, Any]:
+def _range_params(
+    start: datetime | None, end: datetime | None, last_period: timedelta | None
+) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if start is not None:
         params["from"] = format_venue_time(start)

@@ -61,8 +61,14 @@ def _positive(name: str, value: Decimal) -> Decimal:
     return value
 
 
-def position_body(epic: str, direction: Direction, size: Decimal, protection: Protection | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"epic": epic, "direction": Direction(direction).value, "size": _positive("size", size)}
+def position_body(
+    epic: str, direction: Direction, size: Decimal, protection: Protection | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "epic": epic,
+        "direction": Direction(direction).value,
+        "size": _positive("size", size),
+    }
     if protection is not None:
         body.update(protection.to_body())
     return body

@@ -116,7 +116,9 @@ def bars_from_prices(
     """`/prices` bars for one side. Bars lacking that side's prices are left out, not invented."""
     bars: list[Bar] = []
     for raw in response.prices:
-        values = [_side_value(p, side) for p in (raw.open_price, raw.high_price, raw.low_price, raw.close_price)]
+        values = [
+            _side_value(p, side) for p in (raw.open_price, raw.high_price, raw.low_price, raw.close_price)
+        ]
         if any(v is None for v in values):
             continue
         open_, high, low, close = values

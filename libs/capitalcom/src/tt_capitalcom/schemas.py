@@ -172,7 +172,8 @@ class DealingRules(VenueModel):
     min_size_increment: RuleValue | None = None
     # Current names first, the 2022 names second: the venue renamed these.
     min_guaranteed_stop_distance: RuleValue | None = Field(
-        default=None, validation_alias=AliasChoices("minGuaranteedStopDistance", "minControlledRiskStopDistance")
+        default=None,
+        validation_alias=AliasChoices("minGuaranteedStopDistance", "minControlledRiskStopDistance"),
     )
     min_stop_or_profit_distance: RuleValue | None = Field(
         default=None, validation_alias=AliasChoices("minStopOrProfitDistance", "minNormalStopOrLimitDistance")

@@ -103,3 +103,60 @@ class DeadLetterStore:
                 )
             replayed.append(letter.id)
         return replayed
+
+
+def _print_letters(letters: list[DeadLetter]) -> None:
+    if not letters:
+        print("no dead letters")
+        return
+    print(f"{'id':>6}  {'created_at':25}  {'deliveries':>10}  {'consumer':45}  error")
+    for d in letters:
+        print(f"{d.id:>6}  {d.created_at.isoformat():25}  {d.deliveries:>10}  {d.consumer:45}  "
+              f"{d.error_type.rsplit('.', 1)[-1]}: {d.error[:80]}")
+
+
+async def _cli(args) -> int:
+    import nats as nats_client
+
+    from .settings import RuntimeSettings
+
+    settings = RuntimeSettings(service_name=args.service, **({"database_url": args.database_url}
+                                                             if args.database_url else {}))
+    db = Database(settings)
+    store = DeadLetterStore(db)
+    try:
+        if args.command == "list":
+            _print_letters(await store.list(include_replayed=args.all, limit=args.limit))
+            return 0
+        nc = await nats_client.connect(args.nats_url or settings.nats_url)
+        try:
+            replayed = await store.replay(nc.jetstream(), ids=args.id or None)
+        finally:
+            await nc.close()
+        print(f"replayed {len(replayed)}: {', '.join(map(str, replayed)) or '-'}")
+        return 0
+    finally:
+        await db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tt_runtime.dead_letters list|replay --service billing [--id N …]``"""
+    import argparse
+    import asyncio
+
+    from tt_contracts import SERVICES
+
+    parser = argparse.ArgumentParser(prog="python -m tt_runtime.dead_letters",
+                                     description="List and replay a service's dead letters")
+    parser.add_argument("command", choices=["list", "replay"])
+    parser.add_argument("--service", required=True, choices=SERVICES)
+    parser.add_argument("--id", type=int, action="append", help="replay only these ids (repeatable)")
+    parser.add_argument("--all", action="store_true", help="list replayed letters too")
+    parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--database-url")
+    parser.add_argument("--nats-url")
+    return asyncio.run(_cli(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
