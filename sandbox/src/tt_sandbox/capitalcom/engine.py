@@ -97,7 +97,9 @@ class Engine:
         available = account.balance + pnl - margin
         return AccountFigures(account.balance, margin, pnl, available.quantize(CENT, ROUND_HALF_UP))
 
-    def amount_to_price(self, account: Account, instrument: Instrument) -> Callable[[Decimal, Decimal], Decimal]:
+    def amount_to_price(
+        self, account: Account, instrument: Instrument
+    ) -> Callable[[Decimal, Decimal], Decimal]:
         def convert(amount: Decimal, size: Decimal) -> Decimal:
             in_instrument_ccy = self.market.convert(amount, account.currency, instrument.currency)
             return instrument.quantize(in_instrument_ccy / size)
@@ -128,10 +130,20 @@ class Engine:
             guaranteedStop=request.protection.guaranteed_stop,
             trailingStop=request.protection.trailing_stop,
         )
-        self._activity(account, request.epic, account.confirms[reference]["dealId"], "USER",
-                       "WORKING_ORDER" if request.order_type else "POSITION", "REJECTED",
-                       {"dealReference": reference, "size": num(request.size), "direction": request.direction,
-                        "rejectReason": reason})  # fmt: skip
+        self._activity(
+            account,
+            request.epic,
+            account.confirms[reference]["dealId"],
+            "USER",
+            "WORKING_ORDER" if request.order_type else "POSITION",
+            "REJECTED",
+            {
+                "dealReference": reference,
+                "size": num(request.size),
+                "direction": request.direction,
+                "rejectReason": reason,
+            },
+        )
         return reference
 
     def reject(self, account: Account, request: OrderRequest, reason: str) -> str:
@@ -144,8 +156,16 @@ class Engine:
             raise not_found("error.not-found.dealReference")
         return body
 
-    def _activity(self, account: Account, epic: str, deal_id: str, source: str, kind: str, status: str,
-                  details: dict[str, Any]) -> None:  # fmt: skip
+    def _activity(
+        self,
+        account: Account,
+        epic: str,
+        deal_id: str,
+        source: str,
+        kind: str,
+        status: str,
+        details: dict[str, Any],
+    ) -> None:
         instrument = BY_EPIC[epic]
         details = {"marketName": instrument.name, "currency": instrument.currency, **details}
         account.activities.append(Activity(self.now, epic, deal_id, source, kind, status, details))
@@ -165,8 +185,14 @@ class Engine:
         quote = self.market.quote(request.epic)
         entry = quote.ask if request.direction == "BUY" else quote.bid
         close_side = quote.bid if request.direction == "BUY" else quote.ask
-        levels = resolve_levels(instrument, request.direction, close_side, request.size, request.protection,
-                                self.amount_to_price(account, instrument))  # fmt: skip
+        levels = resolve_levels(
+            instrument,
+            request.direction,
+            close_side,
+            request.size,
+            request.protection,
+            self.amount_to_price(account, instrument),
+        )
         reference = f"o_{uuid.uuid4()}"
         reason = self._business_rejection(request)
         if reason:
@@ -202,8 +228,16 @@ class Engine:
         )
         return reference
 
-    def _new_position(self, account: Account, request: OrderRequest, order_id: str, size: Decimal,
-                      entry: Decimal, levels: Any, source: str = "USER") -> Position:  # fmt: skip
+    def _new_position(
+        self,
+        account: Account,
+        request: OrderRequest,
+        order_id: str,
+        size: Decimal,
+        entry: Decimal,
+        levels: Any,
+        source: str = "USER",
+    ) -> Position:
         instrument = BY_EPIC[request.epic]
         position = Position(
             deal_id=self.registry.new_deal_id(),
@@ -222,41 +256,78 @@ class Engine:
             guaranteed_stop=request.protection.guaranteed_stop,
         )
         account.positions[position.deal_id] = position
-        details = {"dealReference": f"p_{position.deal_id}", "size": num(size), "direction": request.direction,
-                   "level": num(entry), "guaranteedStop": position.guaranteed_stop,
-                   "stopLevel": num(position.stop_level), "profitLevel": num(position.profit_level)}  # fmt: skip
+        details = {
+            "dealReference": f"p_{position.deal_id}",
+            "size": num(size),
+            "direction": request.direction,
+            "level": num(entry),
+            "guaranteedStop": position.guaranteed_stop,
+            "stopLevel": num(position.stop_level),
+            "profitLevel": num(position.profit_level),
+        }
         if request.order_type:
             details["workingOrderId"] = order_id
         self._activity(account, request.epic, position.deal_id, source, "POSITION", "ACCEPTED", details)
         return position
 
-    def _net_against(self, account: Account, request: OrderRequest, price: Decimal,
-                     affected: list[dict[str, str]]) -> Decimal:  # fmt: skip
+    def _net_against(
+        self, account: Account, request: OrderRequest, price: Decimal, affected: list[dict[str, str]]
+    ) -> Decimal:
         """Netting mode: an opposite order reduces open positions (oldest first); returns what is left."""
         remaining = request.size
-        opposite = [p for p in account.positions.values() if p.epic == request.epic and p.direction != request.direction]
+        opposite = [
+            p
+            for p in account.positions.values()
+            if p.epic == request.epic and p.direction != request.direction
+        ]
         for position in sorted(opposite, key=lambda p: p.created):
             if remaining <= 0:
                 break
             take = min(remaining, position.size)
             self._realise(account, position, take, price, "USER")
-            affected.append({"dealId": position.deal_id,
-                             "status": "FULLY_CLOSED" if position.size == 0 else "PARTIALLY_CLOSED"})  # fmt: skip
+            affected.append(
+                {
+                    "dealId": position.deal_id,
+                    "status": "FULLY_CLOSED" if position.size == 0 else "PARTIALLY_CLOSED",
+                }
+            )
             remaining -= take
         return remaining
 
-    def _realise(self, account: Account, position: Position, size: Decimal, price: Decimal, source: str) -> Decimal:
+    def _realise(
+        self, account: Account, position: Position, size: Decimal, price: Decimal, source: str
+    ) -> Decimal:
         profit = self._pnl(account, position, price, size)
         account.balance += profit
         position.size -= size
         if position.size == 0:
             del account.positions[position.deal_id]
         closing = "SELL" if position.direction == "BUY" else "BUY"
-        self._activity(account, position.epic, position.deal_id, source, "POSITION", "ACCEPTED",
-                       {"dealReference": f"p_{position.deal_id}", "size": num(size), "direction": closing,
-                        "level": num(price), "guaranteedStop": position.guaranteed_stop})  # fmt: skip
+        self._activity(
+            account,
+            position.epic,
+            position.deal_id,
+            source,
+            "POSITION",
+            "ACCEPTED",
+            {
+                "dealReference": f"p_{position.deal_id}",
+                "size": num(size),
+                "direction": closing,
+                "level": num(price),
+                "guaranteedStop": position.guaranteed_stop,
+            },
+        )
         account.transactions.append(
-            Transaction(self.now, "TRADE", "Trade closed", position.deal_id[-8:], profit, account.currency, position.epic)
+            Transaction(
+                self.now,
+                "TRADE",
+                "Trade closed",
+                position.deal_id[-8:],
+                profit,
+                account.currency,
+                position.epic,
+            )
         )
         return profit
 
@@ -273,16 +344,33 @@ class Engine:
         quote = self.market.quote(position.epic)
         close_side = quote.bid if position.direction == "BUY" else quote.ask
         check_protection_flags(instrument, protection, account.hedging)
-        levels = resolve_levels(instrument, position.direction, close_side, position.size, protection,
-                                self.amount_to_price(account, instrument))  # fmt: skip
+        levels = resolve_levels(
+            instrument,
+            position.direction,
+            close_side,
+            position.size,
+            protection,
+            self.amount_to_price(account, instrument),
+        )
         reference = f"p_{deal_id}"
         position.stop_level, position.profit_level = levels.stop_level, levels.profit_level
         position.trailing_stop = protection.trailing_stop
         position.stop_distance = levels.stop_distance if protection.trailing_stop else None
         position.guaranteed_stop = protection.guaranteed_stop
-        self._activity(account, position.epic, deal_id, "USER", "EDIT_STOP_AND_LIMIT", "ACCEPTED",
-                       {"dealReference": reference, "stopLevel": num(position.stop_level),
-                        "profitLevel": num(position.profit_level), "guaranteedStop": position.guaranteed_stop})  # fmt: skip
+        self._activity(
+            account,
+            position.epic,
+            deal_id,
+            "USER",
+            "EDIT_STOP_AND_LIMIT",
+            "ACCEPTED",
+            {
+                "dealReference": reference,
+                "stopLevel": num(position.stop_level),
+                "profitLevel": num(position.profit_level),
+                "guaranteedStop": position.guaranteed_stop,
+            },
+        )
         self._confirm(
             account,
             reference,
@@ -302,7 +390,9 @@ class Engine:
         )
         return reference
 
-    def close_position(self, account: Account, deal_id: str, source: str = "USER", price: Decimal | None = None) -> str:
+    def close_position(
+        self, account: Account, deal_id: str, source: str = "USER", price: Decimal | None = None
+    ) -> str:
         position = self.position(account, deal_id)
         reference = f"p_{deal_id}"
         closing = "SELL" if position.direction == "BUY" else "BUY"
@@ -343,8 +433,14 @@ class Engine:
             raise bad_request("error.invalid.level")
         if request.good_till is not None and request.good_till <= self.now:
             raise bad_request("error.not-in-future.goodTillDate")
-        levels = resolve_levels(instrument, request.direction, request.level, request.size, request.protection,
-                                self.amount_to_price(account, instrument))  # fmt: skip
+        levels = resolve_levels(
+            instrument,
+            request.direction,
+            request.level,
+            request.size,
+            request.protection,
+            self.amount_to_price(account, instrument),
+        )
         reference = f"o_{uuid.uuid4()}"
         reason = self._business_rejection(request) or self._wrong_side(request)
         if reason:
@@ -368,9 +464,21 @@ class Engine:
             guaranteed_stop=request.protection.guaranteed_stop,
         )
         account.orders[order.deal_id] = order
-        self._activity(account, order.epic, order.deal_id, "USER", "WORKING_ORDER", "ACCEPTED",
-                       {"dealReference": reference, "size": num(order.size), "direction": order.direction,
-                        "level": num(order.level), "guaranteedStop": order.guaranteed_stop})  # fmt: skip
+        self._activity(
+            account,
+            order.epic,
+            order.deal_id,
+            "USER",
+            "WORKING_ORDER",
+            "ACCEPTED",
+            {
+                "dealReference": reference,
+                "size": num(order.size),
+                "direction": order.direction,
+                "level": num(order.level),
+                "guaranteedStop": order.guaranteed_stop,
+            },
+        )
         self._order_confirm(account, reference, order, "OPEN", "OPENED")
         return reference
 
@@ -382,7 +490,9 @@ class Engine:
         wants_below = (request.order_type == "LIMIT") == (request.direction == "BUY")
         return None if below == wants_below else "WRONG_SIDE_OF_MARKET"
 
-    def _order_confirm(self, account: Account, reference: str, order: WorkingOrder, status: str, deal_status: str) -> None:
+    def _order_confirm(
+        self, account: Account, reference: str, order: WorkingOrder, status: str, deal_status: str
+    ) -> None:
         self._confirm(
             account,
             reference,
@@ -407,32 +517,64 @@ class Engine:
             raise not_found("error.not-found.dealId")
         return order
 
-    def amend_order(self, account: Account, deal_id: str, level: Decimal | None, good_till: datetime | None,
-                    protection: Protection) -> str:  # fmt: skip
+    def amend_order(
+        self,
+        account: Account,
+        deal_id: str,
+        level: Decimal | None,
+        good_till: datetime | None,
+        protection: Protection,
+    ) -> str:
         order = self.order(account, deal_id)
         instrument = BY_EPIC[order.epic]
         new_level = instrument.quantize(level) if level is not None else order.level
         if good_till is not None and good_till <= self.now:
             raise bad_request("error.not-in-future.goodTillDate")
-        levels = resolve_levels(instrument, order.direction, new_level, order.size, protection,
-                                self.amount_to_price(account, instrument))  # fmt: skip
+        levels = resolve_levels(
+            instrument,
+            order.direction,
+            new_level,
+            order.size,
+            protection,
+            self.amount_to_price(account, instrument),
+        )
         order.level, order.good_till = new_level, good_till
         order.stop_level, order.profit_level = levels.stop_level, levels.profit_level
         order.stop_distance, order.profit_distance = levels.stop_distance, levels.profit_distance
         order.trailing_stop, order.guaranteed_stop = protection.trailing_stop, protection.guaranteed_stop
         reference = f"o_{uuid.uuid4()}"
-        self._activity(account, order.epic, deal_id, "USER", "WORKING_ORDER", "MODIFIED",
-                       {"dealReference": reference, "level": num(order.level)})  # fmt: skip
+        self._activity(
+            account,
+            order.epic,
+            deal_id,
+            "USER",
+            "WORKING_ORDER",
+            "MODIFIED",
+            {"dealReference": reference, "level": num(order.level)},
+        )
         self._order_confirm(account, reference, order, "AMENDED", "AMENDED")
         return reference
 
-    def delete_order(self, account: Account, deal_id: str, source: str = "USER", status: str = "CANCELLED") -> str:
+    def delete_order(
+        self, account: Account, deal_id: str, source: str = "USER", status: str = "CANCELLED"
+    ) -> str:
         order = self.order(account, deal_id)
         del account.orders[deal_id]
         reference = f"o_{uuid.uuid4()}"
-        self._activity(account, order.epic, deal_id, source, "WORKING_ORDER", status,
-                       {"dealReference": reference, "size": num(order.size), "direction": order.direction,
-                        "level": num(order.level)})  # fmt: skip
+        self._activity(
+            account,
+            order.epic,
+            deal_id,
+            source,
+            "WORKING_ORDER",
+            status,
+            {
+                "dealReference": reference,
+                "size": num(order.size),
+                "direction": order.direction,
+                "level": num(order.level),
+            },
+        )
         self._order_confirm(account, reference, order, "DELETED", "DELETED")
         return reference
 
@@ -448,11 +590,15 @@ class Engine:
         if now <= previous:
             return
         self.last_run = now
-        accounts = [a for c in self.registry.by_api_key.values() for a in c.accounts if a.positions or a.orders]
+        accounts = [
+            a for c in self.registry.by_api_key.values() for a in c.accounts if a.positions or a.orders
+        ]
         if not accounts:
             return
-        epics = sorted({p.epic for a in accounts for p in a.positions.values()} |
-                       {o.epic for a in accounts for o in a.orders.values()})  # fmt: skip
+        epics = sorted(
+            {p.epic for a in accounts for p in a.positions.values()}
+            | {o.epic for a in accounts for o in a.orders.values()}
+        )
         for epic in epics:
             self._run_epic(accounts, epic, previous, now)
         self._expire_orders(accounts, now)
@@ -498,9 +644,13 @@ class Engine:
                     return True
         return False
 
-    def _on_tick(self, accounts: list[Account], epic: str, stamp: datetime, bid: Decimal, ask: Decimal) -> None:
+    def _on_tick(
+        self, accounts: list[Account], epic: str, stamp: datetime, bid: Decimal, ask: Decimal
+    ) -> None:
         for account in accounts:
-            for order in sorted((o for o in account.orders.values() if o.epic == epic), key=lambda o: o.created):
+            for order in sorted(
+                (o for o in account.orders.values() if o.epic == epic), key=lambda o: o.created
+            ):
                 if _order_triggered(order, bid, ask):
                     self._fill_order(account, order, ask if order.direction == "BUY" else bid)
             for position in [p for p in account.positions.values() if p.epic == epic]:
@@ -519,7 +669,9 @@ class Engine:
             return
         if position.trailing_stop and position.stop_distance is not None:
             instrument = BY_EPIC[position.epic]
-            trailed = instrument.quantize(price - position.stop_distance if buy else price + position.stop_distance)
+            trailed = instrument.quantize(
+                price - position.stop_distance if buy else price + position.stop_distance
+            )
             if stop is None or (trailed > stop if buy else trailed < stop):
                 position.stop_level = trailed
 
@@ -529,19 +681,43 @@ class Engine:
     def _fill_order(self, account: Account, order: WorkingOrder, price: Decimal) -> None:
         del account.orders[order.deal_id]
         instrument = BY_EPIC[order.epic]
-        self._activity(account, order.epic, order.deal_id, "SYSTEM", "WORKING_ORDER", "EXECUTED",
-                       {"dealReference": f"o_{order.deal_id}", "size": num(order.size),
-                        "direction": order.direction, "level": num(price)})  # fmt: skip
+        self._activity(
+            account,
+            order.epic,
+            order.deal_id,
+            "SYSTEM",
+            "WORKING_ORDER",
+            "EXECUTED",
+            {
+                "dealReference": f"o_{order.deal_id}",
+                "size": num(order.size),
+                "direction": order.direction,
+                "level": num(price),
+            },
+        )
         if self.margin(account, order.epic, order.size, price) > self.figures(account).available:
-            self._activity(account, order.epic, order.deal_id, "SYSTEM", "POSITION", "REJECTED",
-                           {"rejectReason": "INSUFFICIENT_FUNDS", "workingOrderId": order.deal_id})  # fmt: skip
+            self._activity(
+                account,
+                order.epic,
+                order.deal_id,
+                "SYSTEM",
+                "POSITION",
+                "REJECTED",
+                {"rejectReason": "INSUFFICIENT_FUNDS", "workingOrderId": order.deal_id},
+            )
             return
         sign = 1 if order.direction == "BUY" else -1
         # Brackets of a working order are distances, re-applied around the actual fill.
-        stop = instrument.quantize(price - sign * order.stop_distance) if order.stop_distance is not None else None
+        stop = (
+            instrument.quantize(price - sign * order.stop_distance)
+            if order.stop_distance is not None
+            else None
+        )
         target = instrument.quantize(price + sign * order.profit_distance) if order.profit_distance else None
         protection = Protection(trailing_stop=order.trailing_stop, guaranteed_stop=order.guaranteed_stop)
-        request = OrderRequest(order.epic, order.direction, order.size, protection, order.level, order.order_type)
+        request = OrderRequest(
+            order.epic, order.direction, order.size, protection, order.level, order.order_type
+        )
         levels = _FillLevels(stop, target, order.stop_distance)
         remaining = order.size
         if not account.hedging:
@@ -568,14 +744,23 @@ class Engine:
                         continue
                     rate = instrument.long_rate if position.direction == "BUY" else instrument.short_rate
                     quote = self.market.process.quote(position.epic, charge_time)
-                    notional = self.market.convert(position.size * Decimal(repr(quote.mid)), instrument.currency,
-                                                   account.currency)  # fmt: skip
+                    notional = self.market.convert(
+                        position.size * Decimal(repr(quote.mid)), instrument.currency, account.currency
+                    )
                     fee = (notional * rate / 100).quantize(CENT, ROUND_HALF_UP)
                     if fee:
                         account.balance += fee
-                        account.transactions.append(Transaction(charge_time, "SWAP", "Overnight fee",
-                                                                position.deal_id[-8:], fee, account.currency,
-                                                                position.epic))  # fmt: skip
+                        account.transactions.append(
+                            Transaction(
+                                charge_time,
+                                "SWAP",
+                                "Overnight fee",
+                                position.deal_id[-8:],
+                                fee,
+                                account.currency,
+                                position.epic,
+                            )
+                        )
             charge_time += timedelta(days=1)
 
     def _close_out_if_needed(self, account: Account) -> None:
@@ -601,4 +786,3 @@ def _order_triggered(order: WorkingOrder, bid: Decimal, ask: Decimal) -> bool:
     if order.direction == "BUY":
         return ask <= order.level if order.order_type == "LIMIT" else ask >= order.level
     return bid >= order.level if order.order_type == "LIMIT" else bid <= order.level
-

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, value: Decimal | str | None = None) -> None:
-        # Some codes carry a bound after a colon, inside the same string: "error.invalid.stoploss.minvalue: 17.146".
+        # Some codes carry a bound after a colon, inside the same string:
+        # "error.invalid.stoploss.minvalue: 17.146".
         self.status = status
         self.code = code if value is None else f"{code}: {value}"
         super().__init__(self.code)

@@ -93,7 +93,11 @@ class Faults(FaultSettings):
         return self.error_rate > 0 and self._random.random() < self.error_rate
 
     def _should_lose_reply(self, method: str, path: str) -> bool:
-        if self.execute_then_timeout > 0 and method in ("POST", "PUT", "DELETE") and path.startswith(TRADE_PATHS):
+        if (
+            self.execute_then_timeout > 0
+            and method in ("POST", "PUT", "DELETE")
+            and path.startswith(TRADE_PATHS)
+        ):
             self.execute_then_timeout -= 1
             return True
         return False

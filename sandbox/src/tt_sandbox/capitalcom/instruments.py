@@ -118,7 +118,9 @@ def _pct(value: str) -> DistanceRule:
     return DistanceRule("PERCENTAGE", _d(value))
 
 
-def _fx(epic: str, name: str, price: str, decimals: int, spread: str, vol: float, long_rate: str) -> Instrument:
+def _fx(
+    epic: str, name: str, price: str, decimals: int, spread: str, vol: float, long_rate: str
+) -> Instrument:
     quote_ccy = epic[3:]
     pip = Decimal(1).scaleb(-(decimals - 1))
     return Instrument(
@@ -138,7 +140,7 @@ def _fx(epic: str, name: str, price: str, decimals: int, spread: str, vol: float
         min_guaranteed_stop=DistanceRule("POINTS", pip * 20),
         hours=_FX_HOURS,
         long_rate=_d(long_rate),
-        short_rate=_d("-0.0025") - _d(long_rate) / 3,
+        short_rate=(_d("-0.0025") - _d(long_rate) / 3).quantize(Decimal("0.0001")),
         node="hierarchy_v1.currencies.majors",
         symbol=f"{epic[:3]}/{epic[3:]}",
     )
@@ -251,8 +253,19 @@ UNIVERSE: tuple[Instrument, ...] = (
     _fx("EURJPY", "EUR/JPY", "162.800", 3, "0.017", 0.09, "0.0031"),
     _fx("GBPJPY", "GBP/JPY", "190.300", 3, "0.025", 0.10, "0.0029"),
     _index("US500", "US 500", "USD", "5130.0", "0.4", 0.15, _ROUND_THE_WEEK, "United States of America"),
-    _index("US100", "US Tech 100", "USD", "18200.0", "1.0", 0.20, _ROUND_THE_WEEK, "United States of America"),
-    _index("US30", "US Wall Street 30", "USD", "38900.0", "2.4", 0.14, _ROUND_THE_WEEK, "United States of America"),
+    _index(
+        "US100", "US Tech 100", "USD", "18200.0", "1.0", 0.20, _ROUND_THE_WEEK, "United States of America"
+    ),
+    _index(
+        "US30",
+        "US Wall Street 30",
+        "USD",
+        "38900.0",
+        "2.4",
+        0.14,
+        _ROUND_THE_WEEK,
+        "United States of America",
+    ),
     _index("DE40", "Germany 40", "EUR", "17700.0", "1.4", 0.16, _EUROPE_CASH, "Germany"),
     _index("UK100", "UK 100", "GBP", "7650.0", "1.0", 0.13, _EUROPE_CASH, "United Kingdom"),
     _index("FR40", "France 40", "EUR", "7950.0", "1.2", 0.16, _EUROPE_CASH, "France"),

@@ -163,15 +163,22 @@ class PriceProcess:
         if not mask.any():
             return None
         rows = self._minutes(epic, day)[mask]
-        return (float(rows[0, 0]), float(rows[:, 1].max()), float(rows[:, 2].min()), float(rows[-1, 3]),
-                int(mask.sum()) * self.ticks_per_minute)  # fmt: skip
+        return (
+            float(rows[0, 0]),
+            float(rows[:, 1].max()),
+            float(rows[:, 2].min()),
+            float(rows[-1, 3]),
+            int(mask.sum()) * self.ticks_per_minute,
+        )
 
     # ---- level 3: ticks ------------------------------------------------------------------------
     def _build_ticks(self, epic: str, minute: int) -> np.ndarray:
         day, of_day = divmod(minute, MINUTES_PER_DAY)
         o, h, lo, c = self._minutes(epic, day)[of_day]
         n = self.ticks_per_minute
-        rng = np.random.default_rng([self.seed, self._key(epic), 3, minute + self.back_days * MINUTES_PER_DAY])
+        rng = np.random.default_rng(
+            [self.seed, self._key(epic), 3, minute + self.back_days * MINUTES_PER_DAY]
+        )
         first, second = sorted(rng.choice(np.arange(1, n - 1), size=2, replace=False))
         extremes = (h, lo) if rng.random() < 0.5 else (lo, h)
         anchors_x = [0, first, second, n - 1]
@@ -253,13 +260,22 @@ class PriceProcess:
             mask = self._masks[epic][day % 7][of_day : of_day + end - minute]
             if mask.any():
                 rows = self._minutes(epic, day)[of_day : of_day + end - minute][mask]
-                parts.append((float(rows[0, 0]), float(rows[:, 1].max()), float(rows[:, 2].min()),
-                              float(rows[-1, 3]), int(mask.sum()) * self.ticks_per_minute))  # fmt: skip
+                parts.append(
+                    (
+                        float(rows[0, 0]),
+                        float(rows[:, 1].max()),
+                        float(rows[:, 2].min()),
+                        float(rows[-1, 3]),
+                        int(mask.sum()) * self.ticks_per_minute,
+                    )
+                )
             minute = end
         if m_start <= m_now < m_stop and self.is_open_minute(epic, m_now):
             seen = int((now - minute_start(m_now)).total_seconds() // self.tick_seconds) + 1
             ticks = self._ticks(epic, m_now)[: min(seen, self.ticks_per_minute)]
-            parts.append((float(ticks[0]), float(ticks.max()), float(ticks.min()), float(ticks[-1]), len(ticks)))
+            parts.append(
+                (float(ticks[0]), float(ticks.max()), float(ticks.min()), float(ticks[-1]), len(ticks))
+            )
         if not parts:
             return None
         return Bar(

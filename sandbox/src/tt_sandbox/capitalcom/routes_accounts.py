@@ -174,4 +174,3 @@ def transactions(request: Request, c: Caller = Depends(caller)) -> dict[str, Any
         }
         rows.append(row)
     return {"transactions": rows}
-

@@ -56,7 +56,11 @@ def markets(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
         term = params["searchTerm"].strip().lower()
         if not term:
             raise bad_request("error.null.searchTerm")
-        found = [i for i in UNIVERSE if term in i.epic.lower() or term in i.name.lower() or term in i.display_symbol.lower()]
+        found = [
+            i
+            for i in UNIVERSE
+            if term in i.epic.lower() or term in i.name.lower() or term in i.display_symbol.lower()
+        ]
         return {"markets": [market_summary(c.sim.engine, i) for i in found]}
     if "epics" in params:
         epics = [e.strip() for e in params["epics"].split(",") if e.strip()]
@@ -76,7 +80,11 @@ def market(epic: str, c: Caller = Depends(caller)) -> dict[str, Any]:
 def _sentiment(epic: str, now: datetime) -> dict[str, Any]:
     # Stable within a day, different across days and epics.
     long_pct = 30 + zlib.crc32(f"{epic}{now.date()}".encode()) % 6000 / 100
-    return {"marketId": epic, "longPositionPercentage": long_pct, "shortPositionPercentage": round(100 - long_pct, 2)}
+    return {
+        "marketId": epic,
+        "longPositionPercentage": long_pct,
+        "shortPositionPercentage": round(100 - long_pct, 2),
+    }
 
 
 @router.get("/clientsentiment")
@@ -100,7 +108,13 @@ def sentiment(market_id: str, c: Caller = Depends(caller)) -> dict[str, Any]:
 def watchlists(c: Caller = Depends(caller)) -> dict[str, Any]:
     return {
         "watchlists": [
-            {"id": w.watchlist_id, "name": w.name, "editable": True, "deleteable": True, "defaultSystemWatchlist": False}
+            {
+                "id": w.watchlist_id,
+                "name": w.name,
+                "editable": True,
+                "deleteable": True,
+                "defaultSystemWatchlist": False,
+            }
             for w in c.client.watchlists.values()
         ]
     }
@@ -129,7 +143,9 @@ async def create_watchlist(request: Request, c: Caller = Depends(caller)) -> dic
 
 
 @router.put("/watchlists/{watchlist_id}")
-async def add_to_watchlist(watchlist_id: str, request: Request, c: Caller = Depends(caller)) -> dict[str, str]:
+async def add_to_watchlist(
+    watchlist_id: str, request: Request, c: Caller = Depends(caller)
+) -> dict[str, str]:
     found = c.client.watchlists.get(watchlist_id)
     if found is None:
         raise not_found("error.not-found.watchlist")

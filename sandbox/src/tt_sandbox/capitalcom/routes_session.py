@@ -27,7 +27,9 @@ def encryption_key(request: Request, sim: Simulator = Depends(simulator)) -> dic
 
 
 @router.post("/session")
-async def create_session(request: Request, response: Response, sim: Simulator = Depends(simulator)) -> dict[str, Any]:
+async def create_session(
+    request: Request, response: Response, sim: Simulator = Depends(simulator)
+) -> dict[str, Any]:
     client = sim.sessions.client_for_key(request.headers.get("X-CAP-API-KEY"))
     sim.limiter.session_create(client.api_key)
     body = await json_body(request)

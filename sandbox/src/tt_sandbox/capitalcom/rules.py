@@ -85,11 +85,15 @@ def resolve_levels(
     `amount_to_price(amount, size)` converts a money amount in the account currency into a price
     distance for this size.
     """
-    check_positive = [v for v in (p.stop_distance, p.profit_distance, p.stop_amount, p.profit_amount) if v is not None]
+    check_positive = [
+        v for v in (p.stop_distance, p.profit_distance, p.stop_amount, p.profit_amount) if v is not None
+    ]
     if any(v <= 0 for v in check_positive):
         raise bad_request("error.invalid.distance")
     sign = 1 if direction == "BUY" else -1
-    min_stop = (instrument.min_guaranteed_stop if p.guaranteed_stop else instrument.min_stop).to_price(reference)
+    min_stop = (instrument.min_guaranteed_stop if p.guaranteed_stop else instrument.min_stop).to_price(
+        reference
+    )
     min_profit = instrument.min_stop.to_price(reference)
     max_distance = instrument.max_stop.to_price(reference)
 
@@ -98,7 +102,9 @@ def resolve_levels(
         if p.stop_level is not None:
             stop_level = p.stop_level
         else:
-            stop_distance = p.stop_distance if p.stop_distance is not None else amount_to_price(p.stop_amount, size)
+            stop_distance = (
+                p.stop_distance if p.stop_distance is not None else amount_to_price(p.stop_amount, size)
+            )
             if p.stop_distance is not None and stop_distance < min_stop:
                 raise bad_request("error.invalid.stoploss.minvalue", _q(instrument, min_stop))
             if p.stop_distance is not None and stop_distance > max_distance:

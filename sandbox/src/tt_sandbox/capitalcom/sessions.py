@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from .accounts import Client, Registry
 from .config import SimulatorConfig
 from .errors import bad_request, unauthorized
+
+
+@functools.cache
+def _login_key() -> rsa.RSAPrivateKey:
+    # One key per process: generating RSA-2048 costs ~0.1 s, and tests build many simulators.
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @dataclass
@@ -34,7 +42,7 @@ class SessionStore:
     def __init__(self, config: SimulatorConfig, registry: Registry) -> None:
         self.config = config
         self.registry = registry
-        self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._private_key = _login_key()
         der = self._private_key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -50,7 +58,9 @@ class SessionStore:
             raise unauthorized("error.invalid.api.key")
         return client
 
-    def login(self, client: Client, identifier: str, password: str, encrypted: bool, now: datetime) -> Session:
+    def login(
+        self, client: Client, identifier: str, password: str, encrypted: bool, now: datetime
+    ) -> Session:
         if encrypted:
             password = self._decrypt_password(password)
         if identifier != client.identifier or not secrets.compare_digest(password, client.password):
@@ -76,10 +86,8 @@ class SessionStore:
             plain = self._private_key.decrypt(base64.b64decode(cipher_b64), padding.PKCS1v15())
         except (ValueError, binascii.Error):
             raise unauthorized("error.invalid.details") from None
-        try:
+        with contextlib.suppress(ValueError, binascii.Error):  # some clients skip the base64 step
             plain = base64.b64decode(plain, validate=True)
-        except (ValueError, binascii.Error):
-            pass  # some clients skip the base64 step before encrypting
         text = plain.decode("utf-8", errors="replace")
         if "|" not in text:
             raise unauthorized("error.invalid.details")

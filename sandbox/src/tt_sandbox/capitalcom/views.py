@@ -36,8 +36,12 @@ def market_summary(engine: Engine, instrument: Instrument) -> dict[str, Any]:
     }
     stats = market.daily_stats(instrument.epic) if quote.open else None
     if stats:  # absent for closed markets, like the venue
-        body |= {"high": num(stats.high), "low": num(stats.low),
-                 "percentageChange": num(stats.percentage_change), "netChange": num(stats.net_change)}  # fmt: skip
+        body |= {
+            "high": num(stats.high),
+            "low": num(stats.low),
+            "percentageChange": num(stats.percentage_change),
+            "netChange": num(stats.net_change),
+        }
     body |= {
         "bid": num(quote.bid),
         "offer": num(quote.ask),
@@ -86,7 +90,9 @@ def market_details(engine: Engine, instrument: Instrument) -> dict[str, Any]:
             "minDealSize": _rule("POINTS", instrument.min_size),
             "maxDealSize": _rule("POINTS", instrument.max_size),
             "minSizeIncrement": _rule("POINTS", instrument.size_step),
-            "minGuaranteedStopDistance": _rule(instrument.min_guaranteed_stop.unit, instrument.min_guaranteed_stop.value),
+            "minGuaranteedStopDistance": _rule(
+                instrument.min_guaranteed_stop.unit, instrument.min_guaranteed_stop.value
+            ),
             "minStopOrProfitDistance": _rule(instrument.min_stop.unit, instrument.min_stop.value),
             "maxStopOrProfitDistance": _rule(instrument.max_stop.unit, instrument.max_stop.value),
             "marketOrderPreference": "AVAILABLE_DEFAULT_ON",

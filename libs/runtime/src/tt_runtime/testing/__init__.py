@@ -5,6 +5,6 @@ from .infra import LocalNatsServer, LocalPostgres, free_port, resolve_infrastruc
 __all__ = ["LocalNatsServer", "LocalPostgres", "free_port", "resolve_infrastructure"]
 
 from .probe import EffectProbe, publish_many  # noqa: E402
-from .services import running, service_settings, wait_until  # noqa: E402
+from .services import running, service_settings, serving, wait_until  # noqa: E402
 
-__all__ += ["EffectProbe", "publish_many", "running", "service_settings", "wait_until"]
+__all__ += ["EffectProbe", "publish_many", "running", "service_settings", "serving", "wait_until"]
