@@ -6,6 +6,7 @@ from uuid import uuid4
 
 import pytest
 from pydantic import ValidationError
+
 from tt_contracts.billing import CreateHold
 from tt_contracts.broker import PlaceOrder
 from tt_contracts.common import InstrumentRef, Side
@@ -13,8 +14,13 @@ from tt_contracts.identity import UserRegistered
 
 
 def _order(**overrides):
-    fields = dict(user_id=uuid4(), idempotency_key="intent-0001", instrument=InstrumentRef(symbol="EURUSD"),
-                  side=Side.BUY, size=Decimal("0.10"))
+    fields = dict(
+        user_id=uuid4(),
+        idempotency_key="intent-0001",
+        instrument=InstrumentRef(symbol="EURUSD"),
+        side=Side.BUY,
+        size=Decimal("0.10"),
+    )
     fields.update(overrides)
     return PlaceOrder(**fields)
 
@@ -28,14 +34,18 @@ def test_decimals_travel_as_exact_strings():
 
 def test_timestamps_are_utc_and_naive_ones_refused():
     eastern = timezone(timedelta(hours=-5))
-    event = UserRegistered(user_id=uuid4(), email="a@example.com", occurred_at=datetime(2026, 1, 1, 7, tzinfo=eastern))
+    event = UserRegistered(
+        user_id=uuid4(), email="a@example.com", occurred_at=datetime(2026, 1, 1, 7, tzinfo=eastern)
+    )
     assert event.occurred_at == datetime(2026, 1, 1, 12, tzinfo=UTC) and event.occurred_at.tzinfo == UTC
     with pytest.raises(ValidationError):
         UserRegistered(user_id=uuid4(), email="a@example.com", occurred_at=datetime(2026, 1, 1))
 
 
 def test_messages_are_frozen_and_tolerant_of_unknown_fields():
-    event = UserRegistered.model_validate({"user_id": str(uuid4()), "email": "a@example.com", "added_later": 1})
+    event = UserRegistered.model_validate(
+        {"user_id": str(uuid4()), "email": "a@example.com", "added_later": 1}
+    )
     with pytest.raises(ValidationError):
         event.email = "b@example.com"  # type: ignore[misc]
 
@@ -53,20 +63,33 @@ def test_invalid_commands_are_refused():
     with pytest.raises(ValidationError):
         _order(idempotency_key="short")
     with pytest.raises(ValidationError):
-        CreateHold(user_id=uuid4(), hold_id=uuid4(), idempotency_key="hold-000001", amount=Decimal("-1"),
-                   purpose="analysis")
+        CreateHold(
+            user_id=uuid4(),
+            hold_id=uuid4(),
+            idempotency_key="hold-000001",
+            amount=Decimal("-1"),
+            purpose="analysis",
+        )
 
 
 def test_causality_is_carried_forward():
     first = UserRegistered(user_id=uuid4(), email="a@example.com")
-    nxt = CreateHold(**first.caused(user_id=first.user_id, hold_id=uuid4(), idempotency_key="welcome-0001",
-                                    amount=Decimal(1), purpose="welcome"))
+    nxt = CreateHold(
+        **first.caused(
+            user_id=first.user_id,
+            hold_id=uuid4(),
+            idempotency_key="welcome-0001",
+            amount=Decimal(1),
+            purpose="welcome",
+        )
+    )
     assert nxt.correlation_id == first.message_id and nxt.causation_id == first.message_id
 
 
 def test_secrets_do_not_leak_in_reprs_or_dumps():
     from tt_contracts.broker import ConnectAccount
 
-    request = ConnectAccount(user_id=uuid4(), identifier="me@example.com", api_key="k-123456",
-                             api_key_password="p-654321")
+    request = ConnectAccount(
+        user_id=uuid4(), identifier="me@example.com", api_key="k-123456", api_key_password="p-654321"
+    )
     assert "k-123456" not in repr(request) and "p-654321" not in request.model_dump_json()

@@ -4,6 +4,7 @@ import importlib
 import pkgutil
 
 import pytest
+
 import tt_contracts
 from tt_contracts import ROUTES, SERVICES, STREAMS, Command, Event, Request, Subject, route_for, stream_for
 from tt_contracts.registry import STATUS
@@ -53,7 +54,8 @@ def test_broker_commands_expire_quickly():
 def test_subject_grammar():
     candle = route_for("market-data.evt.candle.closed.v1.capitalcom.EURUSD.1h")
     assert candle.subject.render(venue="capitalcom", symbol="EURUSD", timeframe="1h") == (
-        "market-data.evt.candle.closed.v1.capitalcom.EURUSD.1h")
+        "market-data.evt.candle.closed.v1.capitalcom.EURUSD.1h"
+    )
     assert candle.subject.pattern == "market-data.evt.candle.closed.v1.*.*.*"
     with pytest.raises(SubjectError):
         candle.subject.render(venue="capitalcom", symbol="EUR.USD", timeframe="1h")
@@ -74,7 +76,10 @@ def test_every_message_model_is_routed():
     for module_info in pkgutil.iter_modules(tt_contracts.__path__):
         module = importlib.import_module(f"tt_contracts.{module_info.name}")
         for value in vars(module).values():
-            if isinstance(value, type) and value.__module__ == module.__name__ and any(
-                issubclass(value, b) for b in bases
-            ) and value not in bases:
+            if (
+                isinstance(value, type)
+                and value.__module__ == module.__name__
+                and any(issubclass(value, b) for b in bases)
+                and value not in bases
+            ):
                 assert value in routed, f"{value.__name__} is on no subject"

@@ -41,8 +41,16 @@ class Behaviour:
 
 
 def _billing(nats_url, database_url, behaviour: Behaviour) -> ServiceRuntime:
-    runtime = ServiceRuntime(service_settings("billing", nats_url, database_url, max_deliver=MAX_DELIVER,
-                                              nack_base_delay_seconds=0.2, nack_max_delay_seconds=2.0))
+    runtime = ServiceRuntime(
+        service_settings(
+            "billing",
+            nats_url,
+            database_url,
+            max_deliver=MAX_DELIVER,
+            nack_base_delay_seconds=0.2,
+            nack_max_delay_seconds=2.0,
+        )
+    )
     handlers = Handlers("billing")
     handlers.consume(registry.USER_REGISTERED)(behaviour.handle)
     runtime.include(handlers)
@@ -51,8 +59,11 @@ def _billing(nats_url, database_url, behaviour: Behaviour) -> ServiceRuntime:
 
 async def _publish(js, user_id=None, payload: bytes | None = None):
     event = UserRegistered(user_id=user_id or uuid4(), email="t@example.com")
-    await js.publish(SUBJECT, payload if payload is not None else event.model_dump_json().encode(),
-                     headers={"Nats-Msg-Id": str(uuid4())})
+    await js.publish(
+        SUBJECT,
+        payload if payload is not None else event.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": str(uuid4())},
+    )
     return event
 
 
@@ -61,7 +72,9 @@ async def _drained(js) -> bool:
     return info.num_pending == 0 and info.num_ack_pending == 0
 
 
-async def test_transient_error_is_redelivered_with_growing_delay_then_succeeds(nats_url, database_url, jetstream):
+async def test_transient_error_is_redelivered_with_growing_delay_then_succeeds(
+    nats_url, database_url, jetstream
+):
     behaviour = Behaviour()
     billing = _billing(nats_url, database_url, behaviour)
     user = uuid4()
@@ -130,8 +143,13 @@ async def test_always_failing_handler_is_dead_lettered_after_max_deliver(nats_ur
 async def test_delivered_equals_acked_plus_dead_lettered(nats_url, database_url, jetstream):
     behaviour = Behaviour()
     billing = _billing(nats_url, database_url, behaviour)
-    plan = ([("ok", 0)] * 30 + [("transient", 1)] * 10 + [("transient", 2)] * 5 + [("permanent", 0)] * 5
-            + [("always", 0)] * 3)
+    plan = (
+        [("ok", 0)] * 30
+        + [("transient", 1)] * 10
+        + [("transient", 2)] * 5
+        + [("permanent", 0)] * 5
+        + [("always", 0)] * 3
+    )
     users = []
     for kind in plan:
         user = uuid4()
@@ -176,9 +194,14 @@ async def test_dead_letter_cli_lists_letters(nats_url, database_url, jetstream):
         await _publish(jetstream, user)
         await wait_until(lambda: _count_is(billing, 1), timeout=10)
     env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "test"}
-    out = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "tt_runtime.dead_letters", "list",
-                                                  "--service", "billing"],
-                                  capture_output=True, text=True, env=env, timeout=60)
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "tt_runtime.dead_letters", "list", "--service", "billing"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "PermanentError: business rule says no" in out.stdout
     assert DURABLE in out.stdout

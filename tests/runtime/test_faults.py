@@ -7,6 +7,7 @@ from uuid import uuid4
 
 import nats
 import pytest
+
 from tt_contracts import registry
 from tt_contracts.identity import UserRegistered
 from tt_runtime.bus import Handlers
@@ -24,7 +25,9 @@ def registration() -> UserRegistered:
 
 
 def _pair(nats_url, database_url):
-    identity = ServiceRuntime(service_settings("identity", nats_url, database_url, relay_publish_timeout_seconds=2.0))
+    identity = ServiceRuntime(
+        service_settings("identity", nats_url, database_url, relay_publish_timeout_seconds=2.0)
+    )
     billing = ServiceRuntime(service_settings("billing", nats_url, database_url))
     probe = EffectProbe(billing)
     handlers = Handlers("billing")
@@ -80,7 +83,8 @@ async def test_nats_server_killed_and_restarted_mid_flow(own_nats_server, databa
 
     async with running(identity, billing):
         producer = asyncio.create_task(
-            publish_many(identity, registry.USER_REGISTERED, registration, EVENTS, per_transaction=20))
+            publish_many(identity, registry.USER_REGISTERED, registration, EVENTS, per_transaction=20)
+        )
         for fraction in (0.3, 0.7):
             await wait_until(lambda f=fraction: probe.reached(int(EVENTS * f)), timeout=120)
             server.kill()

@@ -3,6 +3,7 @@ import random
 from uuid import uuid4
 
 from sqlalchemy import func, select, text
+
 from tt_contracts import registry
 from tt_contracts.identity import UserRegistered
 from tt_runtime.bus import Handlers
@@ -30,8 +31,11 @@ def _runtimes(nats_url, database_url):
 async def _unpublished(runtime: ServiceRuntime) -> int:
     outbox = runtime.db.tables.outbox
     async with runtime.db.engine.connect() as conn:
-        return (await conn.execute(
-            select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))).scalar_one()
+        return (
+            await conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+        ).scalar_one()
 
 
 async def test_events_reach_the_consumer_once_and_rows_are_marked(nats_url, database_url, jetstream):
@@ -51,8 +55,9 @@ async def test_rolled_back_transaction_publishes_nothing(nats_url, database_url,
     async with running(identity):
         try:
             async with identity.unit_of_work() as uow:
-                await uow.publish(registry.USER_REGISTERED,
-                                  UserRegistered(user_id=uuid4(), email="x@example.com"))
+                await uow.publish(
+                    registry.USER_REGISTERED, UserRegistered(user_id=uuid4(), email="x@example.com")
+                )
                 raise RuntimeError("business rule failed after the event was written")
         except RuntimeError:
             pass
@@ -66,7 +71,9 @@ async def test_only_registered_producers_may_publish(nats_url, database_url, jet
     billing = ServiceRuntime(service_settings("billing", nats_url, database_url))
     async with billing.unit_of_work() as uow:
         try:
-            await uow.publish(registry.USER_REGISTERED, UserRegistered(user_id=uuid4(), email="x@example.com"))
+            await uow.publish(
+                registry.USER_REGISTERED, UserRegistered(user_id=uuid4(), email="x@example.com")
+            )
         except PermanentError as exc:
             assert "not a registered producer" in str(exc)
         else:
@@ -82,8 +89,9 @@ async def test_redelivered_duplicate_is_skipped_by_the_inbox(nats_url, database_
     payload = registration().model_dump_json().encode()
     async with running(billing):
         for attempt in range(3):
-            await jetstream.publish(registry.USER_REGISTERED.subject.render(), payload,
-                                    headers={"Nats-Msg-Id": f"copy-{attempt}"})
+            await jetstream.publish(
+                registry.USER_REGISTERED.subject.render(), payload, headers={"Nats-Msg-Id": f"copy-{attempt}"}
+            )
         await wait_until(lambda: _consumer_drained(jetstream), timeout=10)
         assert await probe.counts() == (1, 1)
 
@@ -96,8 +104,14 @@ async def _consumer_drained(js) -> bool:
 async def test_duplicate_msg_id_inside_window_is_stored_once(jetstream):
     registered_event = registration()
     subject = registry.USER_REGISTERED.subject.render()
-    acks = [await jetstream.publish(subject, registered_event.model_dump_json().encode(),
-                                    headers={"Nats-Msg-Id": str(registered_event.message_id)}) for _ in range(5)]
+    acks = [
+        await jetstream.publish(
+            subject,
+            registered_event.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": str(registered_event.message_id)},
+        )
+        for _ in range(5)
+    ]
     assert [a.duplicate for a in acks] == [None, True, True, True, True]
     assert (await jetstream.stream_info("IDENTITY_EVT")).state.messages == 1
 
@@ -111,7 +125,9 @@ async def test_relay_sees_rows_committed_out_of_id_order(nats_url, database_url,
     async def producer() -> None:
         for _ in range(10):
             async with identity.unit_of_work() as uow:
-                await uow.publish(registry.USER_REGISTERED, UserRegistered(user_id=uuid4(), email="p@example.com"))
+                await uow.publish(
+                    registry.USER_REGISTERED, UserRegistered(user_id=uuid4(), email="p@example.com")
+                )
                 await asyncio.sleep(random.uniform(0, 0.3))
 
     async with running(identity):

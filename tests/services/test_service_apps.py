@@ -6,6 +6,7 @@ from contextlib import AsyncExitStack
 
 import httpx
 import pytest
+
 from tt_contracts import SERVICES
 from tt_runtime.testing import free_port, service_settings, serving
 
@@ -26,9 +27,10 @@ def _app(service, nats_url, database_url, **overrides):
 
 @pytest.mark.parametrize("service", WORKERS)
 async def test_worker_ops_endpoints(service, nats_url, database_url, jetstream):
-    async with serving(_app(service, nats_url, database_url), free_port()) as url, httpx.AsyncClient(
-        base_url=url
-    ) as http:
+    async with (
+        serving(_app(service, nats_url, database_url), free_port()) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
         assert (await http.get("/healthz")).json() == {"status": "ok"}
         ready = await http.get("/readyz")
         assert ready.status_code == 200 and ready.json() == {"status": "ok", "nats": "up", "database": "up"}
@@ -40,9 +42,10 @@ async def test_worker_ops_endpoints(service, nats_url, database_url, jetstream):
 
 async def test_readiness_fails_when_the_database_is_unreachable(nats_url, jetstream):
     dead_db = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
-    async with serving(_app("billing", nats_url, dead_db), free_port()) as url, httpx.AsyncClient(
-        base_url=url
-    ) as http:
+    async with (
+        serving(_app("billing", nats_url, dead_db), free_port()) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
         assert (await http.get("/healthz")).status_code == 200, "liveness does not depend on the database"
         ready = await http.get("/readyz")
         assert ready.status_code == 503 and ready.json()["database"] == "down"
@@ -53,9 +56,11 @@ async def test_gateway_aggregates_every_service(nats_url, database_url, jetstrea
         workers = {}
         for service in WORKERS:
             workers[service] = await stack.enter_async_context(
-                serving(_app(service, nats_url, database_url), free_port()))
+                serving(_app(service, nats_url, database_url), free_port())
+            )
         gateway_url = await stack.enter_async_context(
-            serving(_app("gateway", nats_url, database_url, status_timeout_seconds=1.0), free_port()))
+            serving(_app("gateway", nats_url, database_url, status_timeout_seconds=1.0), free_port())
+        )
         async with httpx.AsyncClient(base_url=gateway_url) as http:
             body = (await http.get("/api/v1/system/status")).json()
             assert body["status"] == "ok"
@@ -75,7 +80,8 @@ async def test_gateway_reports_a_silent_service_as_down(nats_url, database_url, 
         for service in running:
             await stack.enter_async_context(serving(_app(service, nats_url, database_url), free_port()))
         gateway_url = await stack.enter_async_context(
-            serving(_app("gateway", nats_url, database_url, status_timeout_seconds=0.5), free_port()))
+            serving(_app("gateway", nats_url, database_url, status_timeout_seconds=0.5), free_port())
+        )
         async with httpx.AsyncClient(base_url=gateway_url) as http:
             response = await http.get("/api/v1/system/status")
     assert response.status_code == 200
@@ -87,10 +93,13 @@ async def test_gateway_reports_a_silent_service_as_down(nats_url, database_url, 
 
 
 async def test_api_errors_have_one_shape(nats_url, database_url, jetstream):
-    async with serving(_app("gateway", nats_url, database_url), free_port()) as url, httpx.AsyncClient(
-        base_url=url
-    ) as http:
+    async with (
+        serving(_app("gateway", nats_url, database_url), free_port()) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
         missing = await http.get("/api/v1/nothing-here")
         openapi = await http.get("/api/v1/openapi.json")
-    assert missing.status_code == 404 and missing.json() == {"error": {"code": "not_found", "message": "Not Found"}}
+    assert missing.status_code == 404 and missing.json() == {
+        "error": {"code": "not_found", "message": "Not Found"}
+    }
     assert "/api/v1/system/status" in openapi.json()["paths"]

@@ -40,7 +40,9 @@ class Message(BaseModel):
     kind: ClassVar[str] = "message"
 
     message_id: UUID = Field(default_factory=uuid4, description="Unique id; JetStream de-duplication key")
-    occurred_at: UtcDatetime = Field(default_factory=utcnow, description="When the fact or intent arose (UTC)")
+    occurred_at: UtcDatetime = Field(
+        default_factory=utcnow, description="When the fact or intent arose (UTC)"
+    )
     producer: str = Field(default="", description="Service that produced the message")
     correlation_id: UUID | None = Field(default=None, description="Id shared by every message of one flow")
     causation_id: UUID | None = Field(default=None, description="message_id of the message that caused this")

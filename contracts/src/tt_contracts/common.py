@@ -75,4 +75,13 @@ class StatusReply(Reply):
     consumers: list[StreamLag] = Field(default_factory=list)
 
 
-__all__ = ["IndicatorSpec", "InstrumentRef", "Money", "Quote", "Side", "StatusReply", "StatusRequest", "Timeframe"]
+__all__ = [
+    "IndicatorSpec",
+    "InstrumentRef",
+    "Money",
+    "Quote",
+    "Side",
+    "StatusReply",
+    "StatusRequest",
+    "Timeframe",
+]

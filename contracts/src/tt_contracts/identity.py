@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import Field, SecretStr
 

@@ -38,8 +38,13 @@ class Route:
 
 
 def _evt(domain: str, aggregate: str, name: str, model, consumers=(), keys=(), summary="") -> Route:
-    return Route(Subject(domain, "evt", aggregate, name, 1, tuple(keys)), model, (domain,), tuple(consumers),
-                 summary=summary)
+    return Route(
+        Subject(domain, "evt", aggregate, name, 1, tuple(keys)),
+        model,
+        (domain,),
+        tuple(consumers),
+        summary=summary,
+    )
 
 
 def _cmd(domain: str, aggregate: str, name: str, model, producers, summary="") -> Route:
@@ -47,39 +52,92 @@ def _cmd(domain: str, aggregate: str, name: str, model, producers, summary="") -
 
 
 def _req(domain: str, aggregate: str, name: str, model, reply, callers, summary="") -> Route:
-    return Route(Subject(domain, "req", aggregate, name), model, tuple(callers), (domain,), reply=reply,
-                 summary=summary)
+    return Route(
+        Subject(domain, "req", aggregate, name),
+        model,
+        tuple(callers),
+        (domain,),
+        reply=reply,
+        summary=summary,
+    )
 
 
 # Named routes, so code refers to routes, never to subject strings.
 # --- status (every service) -------------------------------------------------------------------
 STATUS: dict[str, Route] = {
-    svc: Route(status_subject(svc), StatusRequest, ("gateway",), (svc,), reply=StatusReply,
-               summary="Version, uptime, database and stream lag")
+    svc: Route(
+        status_subject(svc),
+        StatusRequest,
+        ("gateway",),
+        (svc,),
+        reply=StatusReply,
+        summary="Version, uptime, database and stream lag",
+    )
     for svc in SERVICES
 }
 
 # --- identity ---------------------------------------------------------------------------------
-USER_REGISTER = _req("identity", "user", "register", identity.RegisterUser, identity.UserRegisteredReply,
-                     ["gateway"], "Sign-up with email and password")
-USER_AUTHENTICATE = _req("identity", "user", "authenticate", identity.AuthenticateUser, identity.TokenPair,
-                         ["gateway"], "Password sign-in; returns an access/refresh token pair")
-JWKS_GET = _req("identity", "jwks", "get", identity.GetJwks, identity.JwksReply, ["gateway"],
-                "Public keys that verify access tokens")
-USER_REGISTERED = _evt("identity", "user", "registered", identity.UserRegistered, ["billing", "gateway"],
-                       summary="New account; billing grants welcome credits")
+USER_REGISTER = _req(
+    "identity",
+    "user",
+    "register",
+    identity.RegisterUser,
+    identity.UserRegisteredReply,
+    ["gateway"],
+    "Sign-up with email and password",
+)
+USER_AUTHENTICATE = _req(
+    "identity",
+    "user",
+    "authenticate",
+    identity.AuthenticateUser,
+    identity.TokenPair,
+    ["gateway"],
+    "Password sign-in; returns an access/refresh token pair",
+)
+JWKS_GET = _req(
+    "identity",
+    "jwks",
+    "get",
+    identity.GetJwks,
+    identity.JwksReply,
+    ["gateway"],
+    "Public keys that verify access tokens",
+)
+USER_REGISTERED = _evt(
+    "identity",
+    "user",
+    "registered",
+    identity.UserRegistered,
+    ["billing", "gateway"],
+    summary="New account; billing grants welcome credits",
+)
 EMAIL_VERIFIED = _evt("identity", "user", "email-verified", identity.EmailVerified, ["gateway"])
 ROLE_CHANGED = _evt("identity", "user", "role-changed", identity.UserRoleChanged, ["gateway"])
 
 # --- broker -----------------------------------------------------------------------------------
-ACCOUNT_CONNECT = _req("broker", "account", "connect", broker.ConnectAccount, broker.AccountConnectedReply,
-                       ["gateway"], "Validate, encrypt and store broker credentials")
+ACCOUNT_CONNECT = _req(
+    "broker",
+    "account",
+    "connect",
+    broker.ConnectAccount,
+    broker.AccountConnectedReply,
+    ["gateway"],
+    "Validate, encrypt and store broker credentials",
+)
 ACCOUNT_CONNECTED = _evt("broker", "account", "connected", broker.AccountConnected, ["gateway", "strategy"])
-ACCOUNT_DISCONNECTED = _evt("broker", "account", "disconnected", broker.AccountDisconnected,
-                            ["gateway", "strategy"])
+ACCOUNT_DISCONNECTED = _evt(
+    "broker", "account", "disconnected", broker.AccountDisconnected, ["gateway", "strategy"]
+)
 BALANCE_CHANGED = _evt("broker", "account", "balance-changed", broker.BalanceChanged, ["gateway", "strategy"])
-ORDER_PLACE = _cmd("broker", "order", "place", broker.PlaceOrder, ["strategy", "gateway"],
-                   "Place one order for one intent (idempotency key, expires_at)")
+ORDER_PLACE = _cmd(
+    "broker",
+    "order",
+    "place",
+    broker.PlaceOrder,
+    ["strategy", "gateway"],
+    "Place one order for one intent (idempotency key, expires_at)",
+)
 ORDER_CANCEL = _cmd("broker", "order", "cancel", broker.CancelOrder, ["strategy", "gateway"])
 POSITION_CLOSE = _cmd("broker", "position", "close", broker.ClosePosition, ["strategy", "gateway"])
 ORDER_ACCEPTED = _evt("broker", "order", "accepted", broker.OrderAccepted, ["strategy", "gateway"])
@@ -88,33 +146,73 @@ ORDER_FILLED = _evt("broker", "order", "filled", broker.OrderFilled, ["strategy"
 ORDER_CANCELLED = _evt("broker", "order", "cancelled", broker.OrderCancelled, ["strategy", "gateway"])
 POSITION_OPENED = _evt("broker", "position", "opened", broker.PositionOpened, ["strategy", "gateway"])
 POSITION_CLOSED = _evt("broker", "position", "closed", broker.PositionClosed, ["strategy", "gateway"])
-POSITIONS_LIST = _req("broker", "positions", "list", broker.ListPositions, broker.PositionsReply,
-                      ["gateway", "strategy"])
-ACCOUNT_SUMMARY = _req("broker", "account", "summary", broker.GetAccountSummary, broker.AccountSummaryReply,
-                       ["gateway", "strategy"])
+POSITIONS_LIST = _req(
+    "broker", "positions", "list", broker.ListPositions, broker.PositionsReply, ["gateway", "strategy"]
+)
+ACCOUNT_SUMMARY = _req(
+    "broker",
+    "account",
+    "summary",
+    broker.GetAccountSummary,
+    broker.AccountSummaryReply,
+    ["gateway", "strategy"],
+)
 
 # --- market-data ------------------------------------------------------------------------------
-QUOTE_UPDATED = _evt("market-data", "quote", "updated", md.QuoteUpdated, ["gateway", "broker"],
-                     keys=("venue", "symbol"), summary="Last value per instrument (memory stream)")
-CANDLE_CLOSED = _evt("market-data", "candle", "closed", md.CandleClosed, ["strategy", "gateway"],
-                     keys=("venue", "symbol", "timeframe"), summary="Exactly once per bar")
-CANDLES_GET = _req("market-data", "candles", "get", md.GetCandles, md.CandlesReply,
-                   ["gateway", "strategy", "chart-render"], "Columnar candles with optional indicators")
-INSTRUMENTS_SEARCH = _req("market-data", "instruments", "search", md.SearchInstruments, md.InstrumentsReply,
-                          ["gateway", "strategy"])
-QUOTE_LATEST = _req("market-data", "quote", "latest", md.GetLatestQuote, md.LatestQuoteReply,
-                    ["gateway", "strategy", "broker"])
+QUOTE_UPDATED = _evt(
+    "market-data",
+    "quote",
+    "updated",
+    md.QuoteUpdated,
+    ["gateway", "broker"],
+    keys=("venue", "symbol"),
+    summary="Last value per instrument (memory stream)",
+)
+CANDLE_CLOSED = _evt(
+    "market-data",
+    "candle",
+    "closed",
+    md.CandleClosed,
+    ["strategy", "gateway"],
+    keys=("venue", "symbol", "timeframe"),
+    summary="Exactly once per bar",
+)
+CANDLES_GET = _req(
+    "market-data",
+    "candles",
+    "get",
+    md.GetCandles,
+    md.CandlesReply,
+    ["gateway", "strategy", "chart-render"],
+    "Columnar candles with optional indicators",
+)
+INSTRUMENTS_SEARCH = _req(
+    "market-data", "instruments", "search", md.SearchInstruments, md.InstrumentsReply, ["gateway", "strategy"]
+)
+QUOTE_LATEST = _req(
+    "market-data",
+    "quote",
+    "latest",
+    md.GetLatestQuote,
+    md.LatestQuoteReply,
+    ["gateway", "strategy", "broker"],
+)
 
 # --- chart-render -----------------------------------------------------------------------------
 CHART_RENDER = _cmd("chart-render", "chart", "render", chart_render.RenderChart, ["strategy", "gateway"])
-CHART_RENDERED = _evt("chart-render", "chart", "rendered", chart_render.ChartRendered, ["strategy", "gateway"])
+CHART_RENDERED = _evt(
+    "chart-render", "chart", "rendered", chart_render.ChartRendered, ["strategy", "gateway"]
+)
 CHART_FAILED = _evt("chart-render", "chart", "failed", chart_render.ChartFailed, ["strategy", "gateway"])
 
 # --- ai-analysis ------------------------------------------------------------------------------
 ANALYSIS_RUN = _cmd("ai-analysis", "analysis", "run", ai.RunAnalysis, ["strategy"])
-ANALYSIS_COMPLETED = _evt("ai-analysis", "analysis", "completed", ai.AnalysisCompleted,
-                          ["strategy", "billing", "gateway"])
-ANALYSIS_FAILED = _evt("ai-analysis", "analysis", "failed", ai.AnalysisFailed, ["strategy", "billing", "gateway"])
+ANALYSIS_COMPLETED = _evt(
+    "ai-analysis", "analysis", "completed", ai.AnalysisCompleted, ["strategy", "billing", "gateway"]
+)
+ANALYSIS_FAILED = _evt(
+    "ai-analysis", "analysis", "failed", ai.AnalysisFailed, ["strategy", "billing", "gateway"]
+)
 
 # --- strategy ---------------------------------------------------------------------------------
 BOTS_LIST = _req("strategy", "bot", "list", strategy.ListBots, strategy.BotsReply, ["gateway"])
@@ -133,14 +231,28 @@ HOLD_REJECTED = _evt("billing", "hold", "rejected", billing.HoldRejected, ["stra
 HOLD_CAPTURED = _evt("billing", "hold", "captured", billing.HoldCaptured, ["strategy", "gateway"])
 HOLD_RELEASED = _evt("billing", "hold", "released", billing.HoldReleased, ["strategy", "gateway"])
 CREDITS_GRANTED = _evt("billing", "credits", "granted", billing.CreditsGranted, ["gateway"])
-CHECKOUT_CREATE = _req("billing", "checkout", "create", billing.CreateCheckout, billing.CheckoutReply,
-                       ["gateway"], "Start a Stripe Checkout session for a credit package")
-BALANCE_GET = _req("billing", "balance", "get", billing.GetBalance, billing.BalanceReply,
-                   ["gateway", "strategy"])
+CHECKOUT_CREATE = _req(
+    "billing",
+    "checkout",
+    "create",
+    billing.CreateCheckout,
+    billing.CheckoutReply,
+    ["gateway"],
+    "Start a Stripe Checkout session for a credit package",
+)
+BALANCE_GET = _req(
+    "billing", "balance", "get", billing.GetBalance, billing.BalanceReply, ["gateway", "strategy"]
+)
 
 # --- gateway ----------------------------------------------------------------------------------
-STRIPE_WEBHOOK_RECEIVED = _evt("gateway", "stripe-webhook", "received", gateway.StripeWebhookReceived,
-                               ["billing"], summary="Signature-verified Stripe event")
+STRIPE_WEBHOOK_RECEIVED = _evt(
+    "gateway",
+    "stripe-webhook",
+    "received",
+    gateway.StripeWebhookReceived,
+    ["billing"],
+    summary="Signature-verified Stripe event",
+)
 
 
 ROUTES: tuple[Route, ...] = tuple(STATUS.values()) + tuple(

@@ -97,3 +97,21 @@ def login_as(http: httpx.AsyncClient):
         return caller, await caller.login()
 
     return login
+
+
+@pytest.fixture
+async def api_for():
+    """A simulator with its own config and a logged-in caller: `sim, caller = await api_for(config)`."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(config: SimulatorConfig, **account: object) -> tuple[Simulator, Api]:
+        sim = Simulator(config)
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app), base_url="http://sandbox")
+        clients.append(http)
+        caller = Api(http, sim.create_account(**account))
+        await caller.login()
+        return sim, caller
+
+    yield make
+    for client in clients:
+        await client.aclose()

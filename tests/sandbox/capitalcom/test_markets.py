@@ -38,7 +38,7 @@ async def test_markets_search_epics_and_errors(api):
     assert [
         m["epic"] for m in (await api.get("markets", params={"searchTerm": "bitcoin"}))[1]["markets"]
     ] == ["BTCUSD"]
-    status, body = await api.get("markets", params={"epics": "SILVER,EURUSD"})
+    _status, body = await api.get("markets", params={"epics": "SILVER,EURUSD"})
     assert [d["instrument"]["epic"] for d in body["marketDetails"]] == ["SILVER", "EURUSD"]
     assert await api.get("markets", params={"searchTerm": ""}) == (
         400,
@@ -50,10 +50,11 @@ async def test_markets_search_epics_and_errors(api):
 
 async def test_closed_share_market_reports_closed_without_daily_figures(sim, api):
     sim.clock.advance(5 * 86400)  # Monday noon -> Saturday noon
+    await api.login()  # the old session idled out
     status, body = await api.get("markets", params={"epics": "AAPL"})
     snapshot = body["marketDetails"][0]["snapshot"]
     assert snapshot["marketStatus"] == "CLOSED" and "high" not in snapshot
-    status, crypto = await api.get("markets/BTCUSD")
+    _status, crypto = await api.get("markets/BTCUSD")
     assert crypto["snapshot"]["marketStatus"] == "TRADEABLE"  # crypto trades at weekends
 
 
@@ -62,7 +63,7 @@ async def test_navigation_tree_and_limit(api):
     assert "hierarchy_v1.commodities_group" in {n["id"] for n in root["nodes"]}
     status, group = await api.get("marketnavigation/hierarchy_v1.commodities_group")
     leaf = group["nodes"][0]["id"]
-    status, body = await api.get(f"marketnavigation/{leaf}", params={"limit": 2})
+    _status, body = await api.get(f"marketnavigation/{leaf}", params={"limit": 2})
     assert body["nodes"] == [] and len(body["markets"]) == 2
     assert await api.get(f"marketnavigation/{leaf}", params={"limit": 0}) == (
         400,
@@ -71,7 +72,7 @@ async def test_navigation_tree_and_limit(api):
 
 
 async def test_watchlist_lifecycle(api):
-    status, created = await api.post("watchlists", {"name": "Metals", "epics": ["GOLD", "NOPE"]})
+    _status, created = await api.post("watchlists", {"name": "Metals", "epics": ["GOLD", "NOPE"]})
     assert created["status"] == "SUCCESS_NOT_ALL_INSTRUMENTS_ADDED"
     watchlist_id = created["watchlistId"]
     assert await api.put(f"watchlists/{watchlist_id}", {"epic": "SILVER"}) == (200, {"status": "SUCCESS"})
@@ -88,7 +89,7 @@ async def test_watchlist_lifecycle(api):
 
 
 async def test_prices_every_resolution_returns_ordered_bid_ask_bars(api):
-    for resolution, seconds in RESOLUTIONS.items():
+    for resolution, _seconds in RESOLUTIONS.items():
         status, body = await api.get("prices/BTCUSD", params={"resolution": resolution, "max": 5})
         assert status == 200, (resolution, body)
         bars = body["prices"]
@@ -102,7 +103,7 @@ async def test_prices_every_resolution_returns_ordered_bid_ask_bars(api):
 
 
 async def test_prices_default_is_ten_minute_bars_up_to_now(sim, api):
-    status, body = await api.get("prices/EURUSD")
+    _status, body = await api.get("prices/EURUSD")
     assert len(body["prices"]) == 10
     assert body["prices"][-1]["snapshotTimeUTC"] == "2024-03-04T12:00:00"  # the forming bar
 

@@ -11,6 +11,8 @@ from .config import RateLimit
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
+_TOLERANCE = 1e-9
+
 
 class TokenBucket:
     """`rate` tokens per second, holding at most `burst`. `acquire` waits for a token.
@@ -35,7 +37,8 @@ class TokenBucket:
     async def acquire(self) -> None:
         async with self._lock:
             self._refill()
-            while self._tokens < 1:
+            # The tolerance stops float rounding from turning the last wait into an endless crawl.
+            while self._tokens < 1 - _TOLERANCE:
                 await self._sleep((1 - self._tokens) / self._rate)
                 self._refill()
-            self._tokens -= 1
+            self._tokens = max(0.0, self._tokens - 1)

@@ -30,7 +30,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from tt_contracts import Message, Reply, Route
 
-from .db import Database, UnitOfWork
+from .db import UnitOfWork
 from .policy import ErrorPolicy
 from .settings import RuntimeSettings
 from .telemetry import Telemetry
@@ -142,9 +142,7 @@ def build_router(
         stream = route.stream
         assert stream is not None, route.subject.base
         durable = durable_name(handlers.service, route)
-        wrapper = (
-            _consumer(func, uow_factory, durable) if item.mode == "consume" else _stateless(func)
-        )
+        wrapper = _consumer(func, uow_factory, durable) if item.mode == "consume" else _stateless(func)
         router.subscriber(
             route.subject.pattern,
             stream=JStream(name=stream.name, declare=False),

@@ -101,12 +101,16 @@ class UnitOfWork:
     async def publish(self, route: Route, message: Message, **keys: str) -> None:
         """Write ``message`` to the outbox in this transaction. Only a registered producer may publish."""
         if not isinstance(message, route.model):
-            raise PermanentError(f"{route.subject.base} carries {route.model.__name__}, not {type(message).__name__}")
+            raise PermanentError(
+                f"{route.subject.base} carries {route.model.__name__}, not {type(message).__name__}"
+            )
         if self.service not in route.producers:
             raise PermanentError(f"{self.service} is not a registered producer of {route.subject.base}")
         stream = route.stream
         if stream is None:
-            raise PermanentError(f"{route.subject.base} is a request subject; it is not published as an event")
+            raise PermanentError(
+                f"{route.subject.base} is a request subject; it is not published as an event"
+            )
         if not message.producer:
             message = message.model_copy(update={"producer": self.service})
         headers: dict[str, str] = {}
@@ -126,6 +130,8 @@ class UnitOfWork:
 
 
 @asynccontextmanager
-async def unit_of_work(db: Database, service: str, relay: OutboxRelay | None = None) -> AsyncIterator[UnitOfWork]:
+async def unit_of_work(
+    db: Database, service: str, relay: OutboxRelay | None = None
+) -> AsyncIterator[UnitOfWork]:
     async with UnitOfWork(db, service, relay) as uow:
         yield uow

@@ -111,8 +111,10 @@ def _print_letters(letters: list[DeadLetter]) -> None:
         return
     print(f"{'id':>6}  {'created_at':25}  {'deliveries':>10}  {'consumer':45}  error")
     for d in letters:
-        print(f"{d.id:>6}  {d.created_at.isoformat():25}  {d.deliveries:>10}  {d.consumer:45}  "
-              f"{d.error_type.rsplit('.', 1)[-1]}: {d.error[:80]}")
+        print(
+            f"{d.id:>6}  {d.created_at.isoformat():25}  {d.deliveries:>10}  {d.consumer:45}  "
+            f"{d.error_type.rsplit('.', 1)[-1]}: {d.error[:80]}"
+        )
 
 
 async def _cli(args) -> int:
@@ -120,8 +122,9 @@ async def _cli(args) -> int:
 
     from .settings import RuntimeSettings
 
-    settings = RuntimeSettings(service_name=args.service, **({"database_url": args.database_url}
-                                                             if args.database_url else {}))
+    settings = RuntimeSettings(
+        service_name=args.service, **({"database_url": args.database_url} if args.database_url else {})
+    )
     db = Database(settings)
     store = DeadLetterStore(db)
     try:
@@ -146,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from tt_contracts import SERVICES
 
-    parser = argparse.ArgumentParser(prog="python -m tt_runtime.dead_letters",
-                                     description="List and replay a service's dead letters")
+    parser = argparse.ArgumentParser(
+        prog="python -m tt_runtime.dead_letters", description="List and replay a service's dead letters"
+    )
     parser.add_argument("command", choices=["list", "replay"])
     parser.add_argument("--service", required=True, choices=SERVICES)
     parser.add_argument("--id", type=int, action="append", help="replay only these ids (repeatable)")

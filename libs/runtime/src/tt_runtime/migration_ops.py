@@ -26,7 +26,10 @@ def runtime_tables_v1_upgrade(schema: str) -> None:
         schema=schema,
     )
     op.create_index(
-        "outbox_pending", "outbox", ["available_at", "id"], schema=schema,
+        "outbox_pending",
+        "outbox",
+        ["available_at", "id"],
+        schema=schema,
         postgresql_where=sa.text("published_at IS NULL"),
     )
     op.create_table(
@@ -54,7 +57,10 @@ def runtime_tables_v1_upgrade(schema: str) -> None:
         schema=schema,
     )
     op.create_index(
-        "dead_letter_open", "dead_letter", ["created_at"], schema=schema,
+        "dead_letter_open",
+        "dead_letter",
+        ["created_at"],
+        schema=schema,
         postgresql_where=sa.text("replayed_at IS NULL"),
     )
 

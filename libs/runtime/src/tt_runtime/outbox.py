@@ -99,8 +99,15 @@ class OutboxRelay:
         async with self.db.engine.begin() as conn:
             rows = (
                 await conn.execute(
-                    select(outbox.c.id, outbox.c.message_id, outbox.c.subject, outbox.c.stream,
-                           outbox.c.headers, outbox.c.payload, outbox.c.attempts)
+                    select(
+                        outbox.c.id,
+                        outbox.c.message_id,
+                        outbox.c.subject,
+                        outbox.c.stream,
+                        outbox.c.headers,
+                        outbox.c.payload,
+                        outbox.c.attempts,
+                    )
                     .where(outbox.c.published_at.is_(None), outbox.c.available_at <= func.now())
                     .order_by(outbox.c.id)
                     .limit(self.batch_size)
@@ -113,9 +120,14 @@ class OutboxRelay:
             results = await asyncio.gather(
                 *(self._publish_one(js, row) for row in rows), return_exceptions=True
             )
-            done = [(row.id, ack.seq) for row, ack in zip(rows, results, strict=True)
-                    if not isinstance(ack, BaseException)]
-            failed = [(row, err) for row, err in zip(rows, results, strict=True) if isinstance(err, BaseException)]
+            done = [
+                (row.id, ack.seq)
+                for row, ack in zip(rows, results, strict=True)
+                if not isinstance(ack, BaseException)
+            ]
+            failed = [
+                (row, err) for row, err in zip(rows, results, strict=True) if isinstance(err, BaseException)
+            ]
             if self.after_publish is not None:
                 await self.after_publish([row_id for row_id, _ in done])
             if done:
@@ -155,7 +167,9 @@ class OutboxRelay:
         outbox = self.db.tables.outbox
         async with self.db.engine.connect() as conn:
             count = (
-                await conn.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+                await conn.execute(
+                    select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+                )
             ).scalar_one()
         if self.telemetry is not None:
             self.telemetry.outbox_pending.labels(self.service).set(count)

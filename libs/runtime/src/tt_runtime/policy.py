@@ -34,8 +34,12 @@ from .telemetry import Telemetry
 
 log = structlog.get_logger(__name__)
 
-PERMANENT_TYPES: tuple[type[BaseException], ...] = (PermanentError, ValidationError, json.JSONDecodeError,
-                                                    UnicodeDecodeError)
+PERMANENT_TYPES: tuple[type[BaseException], ...] = (
+    PermanentError,
+    ValidationError,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+)
 
 
 def is_permanent(exc: BaseException) -> bool:
@@ -58,7 +62,9 @@ def error_reply(exc: BaseException) -> ErrorReply:
         code, message = "invalid", _validation_summary(exc)
     else:
         code, message = "internal", "the service failed to handle the request"
-    return ErrorReply(error=ErrorDetail(code=code, message=message, retryable=isinstance(exc, TransientError)))
+    return ErrorReply(
+        error=ErrorDetail(code=code, message=message, retryable=isinstance(exc, TransientError))
+    )
 
 
 def _validation_summary(exc: BaseException) -> str:
@@ -87,10 +93,19 @@ class ErrorPolicy:
         permanent = is_permanent(exc)
         last = deliveries >= self.settings.max_deliver
         if not permanent and not last:
-            delay = nack_delay(deliveries, self.settings.nack_base_delay_seconds,
-                               self.settings.nack_max_delay_seconds, getattr(exc, "retry_after", None))
-            log.warning("handler failed; will retry", consumer=consumer, deliveries=deliveries,
-                        retry_in=round(delay, 3), error=repr(exc))
+            delay = nack_delay(
+                deliveries,
+                self.settings.nack_base_delay_seconds,
+                self.settings.nack_max_delay_seconds,
+                getattr(exc, "retry_after", None),
+            )
+            log.warning(
+                "handler failed; will retry",
+                consumer=consumer,
+                deliveries=deliveries,
+                retry_in=round(delay, 3),
+                error=repr(exc),
+            )
             return NackMessage(delay=delay)
         try:
             letter_id = await self.dead_letters.add(
@@ -110,8 +125,14 @@ class ErrorPolicy:
             return NackMessage(delay=self.settings.nack_max_delay_seconds)
         if self.telemetry is not None:
             self.telemetry.dead_letters.labels(self.settings.service_name, consumer).inc()
-        log.error("message dead-lettered", consumer=consumer, dead_letter_id=letter_id, deliveries=deliveries,
-                  reason="permanent" if permanent else "max_deliver", error=repr(exc))
+        log.error(
+            "message dead-lettered",
+            consumer=consumer,
+            dead_letter_id=letter_id,
+            deliveries=deliveries,
+            reason="permanent" if permanent else "max_deliver",
+            error=repr(exc),
+        )
         return RejectMessage()
 
 

@@ -74,7 +74,9 @@ class ServiceRuntime:
         if handlers.service != self.service:
             raise ValueError(f"handlers of {handlers.service} cannot run in {self.service}")
         self.handlers.append(handlers)
-        self.broker.include_router(build_router(handlers, settings=self.settings, uow_factory=self.unit_of_work))
+        self.broker.include_router(
+            build_router(handlers, settings=self.settings, uow_factory=self.unit_of_work)
+        )
 
     def jetstream(self) -> nats.js.JetStreamContext:
         return self.broker.connection.jetstream()
@@ -139,9 +141,15 @@ class ServiceRuntime:
                     info = await js.consumer_info(stream.name, durable, timeout=1.0)
                 except Exception:
                     continue
-                lags.append(StreamLag(stream=stream.name, consumer=durable, pending=info.num_pending or 0,
-                                      ack_pending=info.num_ack_pending or 0,
-                                      redelivered=info.num_redelivered or 0))
+                lags.append(
+                    StreamLag(
+                        stream=stream.name,
+                        consumer=durable,
+                        pending=info.num_pending or 0,
+                        ack_pending=info.num_ack_pending or 0,
+                        redelivered=info.num_redelivered or 0,
+                    )
+                )
         return lags
 
     def ops_routes(self) -> list[tuple[str, Any]]:
@@ -154,20 +162,29 @@ class ServiceRuntime:
             checks = await self.ready()
             ok = all(v == "up" for v in checks.values())
             body = ",".join(f'"{k}":"{v}"' for k, v in checks.items())
-            return AsgiResponse(f'{{"status":"{"ok" if ok else "unavailable"}",{body}}}'.encode(),
-                                200 if ok else 503, headers={"content-type": "application/json"})
+            return AsgiResponse(
+                f'{{"status":"{"ok" if ok else "unavailable"}",{body}}}'.encode(),
+                200 if ok else 503,
+                headers={"content-type": "application/json"},
+            )
 
         @get(include_in_schema=False)
         async def metrics(scope: Any) -> AsgiResponse:
-            await self.relay.pending_count() if await self.db.ping(0.5) else None
-            return AsgiResponse(generate_latest(self.telemetry.registry), 200,
-                                headers={"content-type": CONTENT_TYPE_LATEST})
+            if await self.db.ping(0.5):
+                await self.relay.pending_count()  # refreshes the tt_outbox_pending gauge
+            return AsgiResponse(
+                generate_latest(self.telemetry.registry), 200, headers={"content-type": CONTENT_TYPE_LATEST}
+            )
 
         return [("/healthz", healthz), ("/readyz", readyz), ("/metrics", metrics)]
 
     def specification(self) -> AsyncAPI:
-        return AsyncAPI(self.broker, title=f"Trade Tracker {self.service}", version=self.settings.service_version,
-                        description=f"Subjects the {self.service} service consumes and answers")
+        return AsyncAPI(
+            self.broker,
+            title=f"Trade Tracker {self.service}",
+            version=self.settings.service_version,
+            description=f"Subjects the {self.service} service consumes and answers",
+        )
 
     def ops_app(self) -> AsgiFastStream:
         """The process of a worker service: broker + relay + ops endpoints, run by uvicorn."""
@@ -186,5 +203,11 @@ def serve(app: Any, settings: RuntimeSettings) -> None:
     """Run an ASGI app with uvicorn on the service's host and port (the ``__main__`` of a service)."""
     import uvicorn
 
-    uvicorn.run(app, host=settings.service_host, port=settings.service_port, log_config=None,
-                access_log=False, lifespan="on")
+    uvicorn.run(
+        app,
+        host=settings.service_host,
+        port=settings.service_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )

@@ -85,7 +85,10 @@ class RuntimeSettings(BaseSettings):
             return self
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if isinstance(value, SecretStr) and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            if (
+                isinstance(value, SecretStr)
+                and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+            ):
                 raise PlaceholderSecretError(
                     f"{name.upper()} is a placeholder; set a real secret for environment {self.environment!r}"
                 )

@@ -53,7 +53,15 @@ async def apply_streams(js, specs: tuple[StreamSpec, ...] = STREAMS) -> dict[str
 
 
 def _differs(current: StreamConfig, wanted: StreamConfig) -> bool:
-    fields = ("subjects", "retention", "storage", "max_age", "duplicate_window", "max_msgs_per_subject", "discard")
+    fields = (
+        "subjects",
+        "retention",
+        "storage",
+        "max_age",
+        "duplicate_window",
+        "max_msgs_per_subject",
+        "discard",
+    )
     return any(
         (sorted(getattr(current, f)) if f == "subjects" else getattr(current, f))
         != (sorted(getattr(wanted, f)) if f == "subjects" else getattr(wanted, f))

@@ -52,6 +52,7 @@ def setup_telemetry(settings: RuntimeSettings) -> Telemetry:
         relay_published=Counter("tt_relay_published", "Outbox rows published", labels, registry=registry),
         relay_failures=Counter("tt_relay_failures", "Outbox publish failures", labels, registry=registry),
         outbox_pending=Gauge("tt_outbox_pending", "Outbox rows not yet published", labels, registry=registry),
-        dead_letters=Counter("tt_dead_letters", "Messages dead-lettered", labels + ["consumer"],
-                             registry=registry),
+        dead_letters=Counter(
+            "tt_dead_letters", "Messages dead-lettered", [*labels, "consumer"], registry=registry
+        ),
     )

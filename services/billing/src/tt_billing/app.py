@@ -1,6 +1,7 @@
 """The billing service's wiring."""
 
 from faststream.asgi import AsgiFastStream
+
 from tt_runtime.service import ServiceRuntime
 
 from .handlers import handlers

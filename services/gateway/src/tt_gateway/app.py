@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+
 from tt_runtime.service import ServiceRuntime
 
 from . import __version__, ops, web
@@ -26,8 +27,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="Trade Tracker", version=__version__, lifespan=lifespan,
-                  openapi_url="/api/v1/openapi.json", docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title="Trade Tracker",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
     app.state.runtime = runtime
     app.state.settings = settings
     install_error_handlers(app)

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
+
 from tt_runtime.service import ServiceRuntime
 
 from .settings import Settings

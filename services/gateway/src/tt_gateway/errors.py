@@ -17,14 +17,23 @@ class ErrorResponse(BaseModel):
 
 
 def _json(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(ErrorResponse(error=ErrorBody(code=code, message=message)).model_dump(), status_code=status)
+    return JSONResponse(
+        ErrorResponse(error=ErrorBody(code=code, message=message)).model_dump(), status_code=status
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        code = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                409: "conflict", 429: "rate_limited"}.get(exc.status_code, "error")
+        code = {
+            400: "invalid",
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            409: "conflict",
+            429: "rate_limited",
+        }.get(exc.status_code, "error")
         return _json(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)

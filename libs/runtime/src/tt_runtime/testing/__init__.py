@@ -1,10 +1,10 @@
 """Test helpers: real NATS and Postgres for every test (see ``infra`` and the pytest plugin ``fixtures``)."""
 
-from .infra import LocalNatsServer, LocalPostgres, free_port, resolve_infrastructure
+from ..local_servers import LocalNatsServer, LocalPostgres, free_port, resolve_infrastructure
 
 __all__ = ["LocalNatsServer", "LocalPostgres", "free_port", "resolve_infrastructure"]
 
-from .probe import EffectProbe, publish_many  # noqa: E402
-from .services import running, service_settings, serving, wait_until  # noqa: E402
+from .probe import EffectProbe, publish_many
+from .services import running, service_settings, serving, wait_until
 
 __all__ += ["EffectProbe", "publish_many", "running", "service_settings", "serving", "wait_until"]

@@ -20,8 +20,8 @@ import pytest_asyncio
 from tt_contracts import SERVICES
 
 from .. import migrate
+from ..local_servers import Infrastructure, InfrastructureUnavailable, LocalNatsServer, resolve_infrastructure
 from ..streams import apply_streams
-from .infra import Infrastructure, InfrastructureUnavailable, LocalNatsServer, resolve_infrastructure
 
 
 def with_database(url: str, name: str) -> str:

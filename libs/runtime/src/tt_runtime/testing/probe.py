@@ -30,15 +30,18 @@ class EffectProbe:
     async def counts(self) -> tuple[int, int]:
         """(rows, distinct message ids)."""
         async with self.runtime.db.engine.connect() as conn:
-            row = (await conn.execute(text(f"SELECT count(*), count(DISTINCT message_id) FROM {self.table}"))).one()
+            row = (
+                await conn.execute(text(f"SELECT count(*), count(DISTINCT message_id) FROM {self.table}"))
+            ).one()
         return row[0], row[1]
 
     async def reached(self, expected: int) -> bool:
         return (await self.counts())[1] >= expected
 
 
-async def publish_many(runtime: ServiceRuntime, route: Route, make: Callable[[], Message], count: int,
-                       per_transaction: int = 50) -> list[UUID]:
+async def publish_many(
+    runtime: ServiceRuntime, route: Route, make: Callable[[], Message], count: int, per_transaction: int = 50
+) -> list[UUID]:
     """Write ``count`` events through the outbox in transactions of ``per_transaction``."""
     ids: list[UUID] = []
     for start in range(0, count, per_transaction):

@@ -14,12 +14,19 @@ from ..settings import RuntimeSettings
 S = TypeVar("S", bound=RuntimeSettings)
 
 
-def service_settings(service: str, nats_url: str, database_url: str, cls: type[S] = RuntimeSettings,
-                     **overrides: Any) -> S:
+def service_settings(
+    service: str, nats_url: str, database_url: str, cls: type[S] = RuntimeSettings, **overrides: Any
+) -> S:
     """Settings for a service under test: test environment, quiet JSON logs, fast retries."""
     values: dict[str, Any] = dict(
-        service_name=service, nats_url=nats_url, database_url=database_url, environment="test",
-        log_json=True, log_level="WARNING", nack_base_delay_seconds=0.05, nack_max_delay_seconds=1.0,
+        service_name=service,
+        nats_url=nats_url,
+        database_url=database_url,
+        environment="test",
+        log_json=True,
+        log_level="WARNING",
+        nack_base_delay_seconds=0.05,
+        nack_max_delay_seconds=1.0,
         relay_poll_seconds=0.2,
     )
     values.update(overrides)
@@ -36,8 +43,9 @@ async def running(*runtimes: ServiceRuntime) -> AsyncIterator[tuple[ServiceRunti
         yield runtimes
 
 
-async def wait_until(predicate: Callable[[], Awaitable[bool] | bool], timeout: float = 10.0,
-                     interval: float = 0.05) -> float:
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool] | bool], timeout: float = 10.0, interval: float = 0.05
+) -> float:
     """Poll until ``predicate`` is true; returns the seconds waited. Raises TimeoutError with no result."""
     started = time.monotonic()
     while True:
@@ -56,7 +64,9 @@ async def serving(app: Any, port: int) -> AsyncIterator[str]:
     """Serve an ASGI app with uvicorn inside this event loop (lifespan included); yields its base URL."""
     import uvicorn
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

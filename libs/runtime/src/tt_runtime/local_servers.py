@@ -1,4 +1,4 @@
-"""Real infrastructure for tests and the local runner.
+"""Real infrastructure for tests and the local runner (`make run`).
 
 Order of preference: ``NATS_URL`` / ``DATABASE_URL`` from the environment when they answer; a
 Docker engine through testcontainers when one answers; otherwise local binaries — the current
@@ -180,17 +180,39 @@ class LocalPostgres:
 
     def init(self) -> LocalPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
-            self._run(str(self.bin / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                      "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+            self._run(
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            )
         return self
 
     def start(self) -> LocalPostgres:
         self.init()
         fast = "" if self.durable else " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        options = (f"-p {self.port} -k {self.base_dir} -c listen_addresses=127.0.0.1 -c max_connections=300"
-                   f"{fast}")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.base_dir / "log"),
-                  "-w", "-t", "30", "-o", options, "start")
+        options = (
+            f"-p {self.port} -k {self.base_dir} -c listen_addresses=127.0.0.1 -c max_connections=300{fast}"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.base_dir / "log"),
+            "-w",
+            "-t",
+            "30",
+            "-o",
+            options,
+            "start",
+        )
         return self
 
     def stop(self, mode: str = "fast") -> None:
@@ -272,5 +294,6 @@ def resolve_infrastructure() -> Infrastructure:
         stops.append(cluster.cleanup)
         database_url = cluster.url
         how.append("postgres: local cluster")
-    return Infrastructure(nats_url=nats_url, database_url=database_url, how=", ".join(how) or "environment",
-                          _stops=stops)
+    return Infrastructure(
+        nats_url=nats_url, database_url=database_url, how=", ".join(how) or "environment", _stops=stops
+    )

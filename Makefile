@@ -1,0 +1,65 @@
+# Trade Tracker — the only entry points a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV_PY := .venv/bin/python
+export UV_PYTHON_DOWNLOADS := never
+MEMBERS := pyproject.toml uv.lock $(wildcard contracts/pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml sandbox/pyproject.toml)
+
+.PHONY: help setup run test test-full test-fast lint format streams migrate contracts contracts-check bench k8s clean
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+.venv/.synced: $(MEMBERS)
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --all-packages --locked
+	@touch $@
+
+setup: .venv/.synced ## Create or update the environment (uv from PyPI, the locked workspace)
+
+run: setup ## Run the whole platform locally (demo mode); Ctrl-C stops it
+	$(VENV_PY) deploy/local/run.py $(ARGS)
+
+lint: setup ## ruff, import boundaries, lock and contract drift
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+	$(UV) lock --check
+	$(VENV_PY) -m tt_contracts.schemagen check
+
+format: setup ## Apply ruff's fixes and formatting
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+test: lint ## Lint, then the whole suite against real NATS and Postgres (started if not given)
+	$(VENV_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-fast: setup ## The suite without lint and without the fault tests
+	$(VENV_PY) -m pytest -m "not slow and not fault" $(PYTEST_ARGS)
+
+test-full: lint ## Everything, fault runs at nightly sizes
+	TT_FAULT_EVENTS=10000 $(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+streams: setup ## Create or update the JetStream streams from the registry (NATS_URL)
+	$(VENV_PY) -m tt_runtime.streams apply
+
+migrate: setup ## Apply every service's migrations (DATABASE_URL); SERVICE=billing for one
+	$(VENV_PY) -m tt_runtime.migrate upgrade $(if $(SERVICE),--service $(SERVICE),)
+
+contracts: setup ## Regenerate contracts/schemas and the registry table in docs/architecture.md
+	$(VENV_PY) -m tt_contracts.schemagen write
+
+contracts-check: setup ## Fail on contract drift or a breaking change within a version
+	$(VENV_PY) -m tt_contracts.schemagen check
+
+bench: setup ## Run every benchmark; each prints its figure and a same-run reference ratio
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(VENV_PY) $$b || exit 1; done
+
+k8s: setup ## Render a Kubernetes overlay: make k8s ENV=dev|prod
+	.venv/bin/kubectl kustomize k8s/overlays/$(or $(ENV),dev)
+
+clean: ## Remove the local runtime data (.run/) and caches
+	rm -rf .run .pytest_cache .ruff_cache
