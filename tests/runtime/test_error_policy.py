@@ -8,6 +8,9 @@ import time
 from collections import defaultdict
 from uuid import uuid4
 
+import pytest
+from sqlalchemy import text
+
 from tt_contracts import registry
 from tt_contracts.identity import UserRegistered
 from tt_runtime.bus import Handlers
@@ -21,12 +24,26 @@ MAX_DELIVER = 4
 
 
 class Behaviour:
-    """What the handler does per user id: succeed, fail transiently N times, fail permanently, always fail."""
+    """What the handler does per user id: succeed, fail transiently N times, fail permanently, always fail.
+
+    Calls are counted in memory; applied effects are written through the unit of work, so an effect
+    rolled back with its transaction does not count.
+    """
 
     def __init__(self) -> None:
         self.plan: dict = {}
         self.deliveries: dict = defaultdict(list)
-        self.applied: list = []
+        self.runtime: ServiceRuntime | None = None
+
+    async def applied(self) -> list:
+        async with self.runtime.db.engine.connect() as conn:
+            return list((await conn.execute(text("SELECT user_id FROM billing.test_applied"))).scalars())
+
+    async def has_applied(self, user) -> bool:
+        return user in await self.applied()
+
+    async def applied_count_is(self, n: int) -> bool:
+        return len(await self.applied()) == n
 
     async def handle(self, event: UserRegistered, uow) -> None:
         self.deliveries[event.user_id].append(time.monotonic())
@@ -37,24 +54,39 @@ class Behaviour:
             raise PermanentError("business rule says no")
         if kind == "always":
             raise ConnectionError("never recovers")
-        self.applied.append(event.user_id)
+        await uow.execute(text("INSERT INTO billing.test_applied VALUES (:u)"), {"u": event.user_id})
 
 
-def _billing(nats_url, database_url, behaviour: Behaviour) -> ServiceRuntime:
+@pytest.fixture(params=[False, True], ids=["per-message", "batch"])
+def batch(request) -> bool:
+    """Every policy test runs for both consumer modes."""
+    return request.param
+
+
+def _billing(nats_url, database_url, behaviour: Behaviour, batch: bool) -> ServiceRuntime:
     runtime = ServiceRuntime(
         service_settings(
             "billing",
             nats_url,
             database_url,
             max_deliver=MAX_DELIVER,
-            nack_base_delay_seconds=0.2,
+            nack_base_delay_seconds=0.4,
             nack_max_delay_seconds=2.0,
         )
     )
     handlers = Handlers("billing")
-    handlers.consume(registry.USER_REGISTERED)(behaviour.handle)
+    handlers.consume(registry.USER_REGISTERED, batch=batch, batch_size=32)(behaviour.handle)
     runtime.include(handlers)
+    behaviour.runtime = runtime
     return runtime
+
+
+@pytest.fixture(autouse=True)
+async def applied_table(database_url):
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute("CREATE TABLE billing.test_applied (user_id uuid NOT NULL)")
 
 
 async def _publish(js, user_id=None, payload: bytes | None = None):
@@ -73,26 +105,26 @@ async def _drained(js) -> bool:
 
 
 async def test_transient_error_is_redelivered_with_growing_delay_then_succeeds(
-    nats_url, database_url, jetstream
+    nats_url, database_url, jetstream, batch
 ):
     behaviour = Behaviour()
-    billing = _billing(nats_url, database_url, behaviour)
+    billing = _billing(nats_url, database_url, behaviour, batch)
     user = uuid4()
     behaviour.plan[user] = ("transient", 2)
     async with running(billing):
         await _publish(jetstream, user)
-        await wait_until(lambda: user in behaviour.applied, timeout=15)
+        await wait_until(lambda: behaviour.has_applied(user), timeout=15)
         await wait_until(lambda: _drained(jetstream), timeout=10)
     times = behaviour.deliveries[user]
     assert len(times) == 3
     first_gap, second_gap = times[1] - times[0], times[2] - times[1]
-    assert first_gap >= 0.15, "a transient failure must not be redelivered at once"
+    assert first_gap >= 0.3, "a transient failure must not be redelivered at once"
     assert second_gap > first_gap, "the delay grows with the delivery count"
 
 
-async def test_permanent_error_is_dead_lettered_after_one_delivery(nats_url, database_url, jetstream):
+async def test_permanent_error_is_dead_lettered_after_one_delivery(nats_url, database_url, jetstream, batch):
     behaviour = Behaviour()
-    billing = _billing(nats_url, database_url, behaviour)
+    billing = _billing(nats_url, database_url, behaviour, batch)
     user = uuid4()
     behaviour.plan[user] = ("permanent", 0)
     async with running(billing):
@@ -108,26 +140,28 @@ async def test_permanent_error_is_dead_lettered_after_one_delivery(nats_url, dat
     assert UserRegistered.model_validate_json(letter.payload).message_id == event.message_id
 
 
-async def test_poisoned_payload_is_dead_lettered_not_retried(nats_url, database_url, jetstream):
+async def test_poisoned_payload_is_dead_lettered_not_retried(nats_url, database_url, jetstream, batch):
     behaviour = Behaviour()
-    billing = _billing(nats_url, database_url, behaviour)
+    billing = _billing(nats_url, database_url, behaviour, batch)
     async with running(billing):
         await _publish(jetstream, payload=b'{"user_id": "not-a-uuid"}')
         await _publish(jetstream, payload=b"\xff\xfe not json")
         await wait_until(lambda: _count_is(billing, 2), timeout=10)
         await wait_until(lambda: _drained(jetstream), timeout=10)
         letters = await billing.dead_letters.list()
+        assert await behaviour.applied() == []
     assert [letter.deliveries for letter in letters] == [1, 1]
-    assert behaviour.applied == []
 
 
 async def _count_is(runtime, n):
     return await runtime.dead_letters.count_open() == n
 
 
-async def test_always_failing_handler_is_dead_lettered_after_max_deliver(nats_url, database_url, jetstream):
+async def test_always_failing_handler_is_dead_lettered_after_max_deliver(
+    nats_url, database_url, jetstream, batch
+):
     behaviour = Behaviour()
-    billing = _billing(nats_url, database_url, behaviour)
+    billing = _billing(nats_url, database_url, behaviour, batch)
     user = uuid4()
     behaviour.plan[user] = ("always", 0)
     async with running(billing):
@@ -140,9 +174,9 @@ async def test_always_failing_handler_is_dead_lettered_after_max_deliver(nats_ur
     assert letters[0].error_type.endswith("ConnectionError")
 
 
-async def test_delivered_equals_acked_plus_dead_lettered(nats_url, database_url, jetstream):
+async def test_delivered_equals_acked_plus_dead_lettered(nats_url, database_url, jetstream, batch):
     behaviour = Behaviour()
-    billing = _billing(nats_url, database_url, behaviour)
+    billing = _billing(nats_url, database_url, behaviour, batch)
     plan = (
         [("ok", 0)] * 30
         + [("transient", 1)] * 10
@@ -158,19 +192,20 @@ async def test_delivered_equals_acked_plus_dead_lettered(nats_url, database_url,
     async with running(billing):
         for user in users:
             await _publish(jetstream, user)
-        await wait_until(lambda: len(behaviour.applied) == 45, timeout=30)
+        await wait_until(lambda: behaviour.applied_count_is(45), timeout=30)
         await wait_until(lambda: _count_is(billing, 8), timeout=30)
         await wait_until(lambda: _drained(jetstream), timeout=10)
-        dead = await billing.dead_letters.count_open()
         await asyncio.sleep(0.5)  # nothing more may arrive
-    assert len(set(behaviour.applied)) == len(behaviour.applied) == 45
+        dead = await billing.dead_letters.count_open()
+        applied = await behaviour.applied()
+    assert len(set(applied)) == len(applied) == 45
     assert dead == 8
-    assert len(behaviour.applied) + dead == len(users)
+    assert len(applied) + dead == len(users)
 
 
-async def test_replayed_dead_letter_is_applied_once_fixed(nats_url, database_url, jetstream):
+async def test_replayed_dead_letter_is_applied_once_fixed(nats_url, database_url, jetstream, batch):
     behaviour = Behaviour()
-    billing = _billing(nats_url, database_url, behaviour)
+    billing = _billing(nats_url, database_url, behaviour, batch)
     user = uuid4()
     behaviour.plan[user] = ("permanent", 0)
     async with running(billing):
@@ -178,16 +213,16 @@ async def test_replayed_dead_letter_is_applied_once_fixed(nats_url, database_url
         await wait_until(lambda: _count_is(billing, 1), timeout=10)
         behaviour.plan[user] = ("ok", 0)  # the bug is fixed
         replayed = await billing.dead_letters.replay(jetstream)
-        await wait_until(lambda: user in behaviour.applied, timeout=10)
+        await wait_until(lambda: behaviour.has_applied(user), timeout=10)
         assert len(replayed) == 1
         assert await billing.dead_letters.count_open() == 0
         # replaying again is a no-op: nothing is open any more
         assert await billing.dead_letters.replay(jetstream) == []
 
 
-async def test_dead_letter_cli_lists_letters(nats_url, database_url, jetstream):
+async def test_dead_letter_cli_lists_letters(nats_url, database_url, jetstream, batch):
     behaviour = Behaviour()
-    billing = _billing(nats_url, database_url, behaviour)
+    billing = _billing(nats_url, database_url, behaviour, batch)
     user = uuid4()
     behaviour.plan[user] = ("permanent", 0)
     async with running(billing):

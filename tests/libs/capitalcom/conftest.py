@@ -92,12 +92,12 @@ class MockVenue:
         key = (request.method, _path(request))
         if key == ("GET", "session/encryptionKey"):
             return self._encryption_key(request)
-        if key == ("POST", "session") and key not in self.routes:
-            return self._login(request)
-        if key[1] != "time" and not self.authorized(request):
-            return error_response(401, "error.invalid.session.token")
-        if key in self.routes:
+        if key in self.routes and (key in _PUBLIC or self.authorized(request)):
             return self.routes[key](request)
+        if key == ("POST", "session"):
+            return self._login(request)
+        if not self.authorized(request):
+            return error_response(401, "error.invalid.session.token")
         if key == ("GET", "ping"):
             return json_response(200, {"status": "OK"})
         return error_response(404, "error.not-found.path")
@@ -140,6 +140,9 @@ class MockVenue:
             },
             headers={"CST": tokens[0], "X-SECURITY-TOKEN": tokens[1]},
         )
+
+
+_PUBLIC = {("POST", "session"), ("GET", "time")}
 
 
 def _path(request: httpx.Request) -> str:

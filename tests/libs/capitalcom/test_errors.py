@@ -48,7 +48,9 @@ def test_venue_codes_map_to_what_the_caller_must_do(status, code, expected):
 def test_session_problems_during_login_are_fatal_for_the_credentials():
     error = classify_venue_error(400, "error.null.client.token", context="POST session", during_login=True)
     assert isinstance(error, AuthenticationError)
-    assert isinstance(classify_venue_error(401, None, context="POST session", during_login=True), AuthenticationError)
+    assert isinstance(
+        classify_venue_error(401, None, context="POST session", during_login=True), AuthenticationError
+    )
 
 
 def test_rate_limit_carries_retry_after():

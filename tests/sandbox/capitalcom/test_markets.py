@@ -16,8 +16,12 @@ async def test_universe_covers_every_instrument_type_with_real_epics(api):
     assert len(epics) >= 30
     assert {"EURUSD", "US500", "GOLD", "OIL_CRUDE", "BTCUSD", "AAPL"} <= epics
     assert {m["instrumentType"] for m in body["markets"]} == {
-        "CURRENCIES", "INDICES", "COMMODITIES", "CRYPTOCURRENCIES", "SHARES"
-    }  # fmt: skip
+        "CURRENCIES",
+        "INDICES",
+        "COMMODITIES",
+        "CRYPTOCURRENCIES",
+        "SHARES",
+    }
 
 
 async def test_market_details_carry_dealing_rules_and_a_live_snapshot(api):
@@ -51,7 +55,7 @@ async def test_markets_search_epics_and_errors(api):
 async def test_closed_share_market_reports_closed_without_daily_figures(sim, api):
     sim.clock.advance(5 * 86400)  # Monday noon -> Saturday noon
     await api.login()  # the old session idled out
-    status, body = await api.get("markets", params={"epics": "AAPL"})
+    _, body = await api.get("markets", params={"epics": "AAPL"})
     snapshot = body["marketDetails"][0]["snapshot"]
     assert snapshot["marketStatus"] == "CLOSED" and "high" not in snapshot
     _status, crypto = await api.get("markets/BTCUSD")
@@ -59,9 +63,9 @@ async def test_closed_share_market_reports_closed_without_daily_figures(sim, api
 
 
 async def test_navigation_tree_and_limit(api):
-    status, root = await api.get("marketnavigation")
+    _, root = await api.get("marketnavigation")
     assert "hierarchy_v1.commodities_group" in {n["id"] for n in root["nodes"]}
-    status, group = await api.get("marketnavigation/hierarchy_v1.commodities_group")
+    _, group = await api.get("marketnavigation/hierarchy_v1.commodities_group")
     leaf = group["nodes"][0]["id"]
     _status, body = await api.get(f"marketnavigation/{leaf}", params={"limit": 2})
     assert body["nodes"] == [] and len(body["markets"]) == 2
@@ -122,18 +126,23 @@ async def test_prices_window_rules(api):
     assert too_wide == (400, {"errorCode": "error.invalid.max.daterange"})
     forward = await api.get("prices/EURUSD", params={**minute, "from": "2024-03-04T10:00:00", "max": 3})
     assert [b["snapshotTimeUTC"] for b in forward[1]["prices"]] == [
-        "2024-03-04T10:00:00", "2024-03-04T10:01:00", "2024-03-04T10:02:00"
-    ]  # fmt: skip
+        "2024-03-04T10:00:00",
+        "2024-03-04T10:01:00",
+        "2024-03-04T10:02:00",
+    ]
     assert await api.get("prices/EURUSD", params={"to": "2024-03-05T00:00:00"}) == (
-        400, {"errorCode": "error.invalid.daterange"}
-    )  # fmt: skip
+        400,
+        {"errorCode": "error.invalid.daterange"},
+    )
     assert await api.get("prices/EURUSD", params={"resolution": "MINUTE_3"}) == (
-        400, {"errorCode": "error.invalid.resolution"}
-    )  # fmt: skip
+        400,
+        {"errorCode": "error.invalid.resolution"},
+    )
     assert await api.get("prices/EURUSD", params={"max": 1001}) == (400, {"errorCode": "error.invalid.max"})
     assert await api.get("prices/EURUSD", params={"from": "2024-03-04T10:00:00Z"}) == (
-        400, {"errorCode": "error.invalid.from"}
-    )  # fmt: skip
+        400,
+        {"errorCode": "error.invalid.from"},
+    )
     weekend = await api.get(
         "prices/AAPL", params={"from": "2024-03-02T10:00:00", "to": "2024-03-02T10:05:00"}
     )

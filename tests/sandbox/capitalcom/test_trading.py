@@ -29,11 +29,13 @@ async def test_market_buy_fills_at_the_offer_and_links_order_and_position(sim, a
 
 async def test_size_and_stop_rules_answer_synchronously(api):
     assert await api.post("positions", {"epic": "GOLD", "direction": "BUY", "size": 0.001}) == (
-        400, {"errorCode": "error.invalid.size.minvalue: 0.01"}
-    )  # fmt: skip
+        400,
+        {"errorCode": "error.invalid.size.minvalue: 0.01"},
+    )
     assert await api.post("positions", {"epic": "GOLD", "direction": "BUY", "size": 0.015}) == (
-        400, {"errorCode": "error.invalid.size"}
-    )  # fmt: skip
+        400,
+        {"errorCode": "error.invalid.size"},
+    )
     status, body = await api.post(
         "positions", {"epic": "GOLD", "direction": "BUY", "size": 1, "stopDistance": 0.5}
     )
@@ -44,17 +46,26 @@ async def test_size_and_stop_rules_answer_synchronously(api):
     assert status == 400 and body["errorCode"].startswith("error.invalid.takeprofit.minvalue: ")
     assert (await api.post("positions", {"epic": "NOPE", "direction": "BUY", "size": 1}))[0] == 404
     assert await api.post("positions", {"epic": "GOLD", "direction": "UP", "size": 1}) == (
-        400, {"errorCode": "error.invalid.direction"}
-    )  # fmt: skip
+        400,
+        {"errorCode": "error.invalid.direction"},
+    )
 
 
 async def test_sloppy_clients_are_served(api):
     """Numbers as strings, booleans as strings, nulls and IG-style extra fields."""
     confirm = await api.deal(
         "positions",
-        {"epic": "GOLD", "direction": "SELL", "size": "1", "guaranteedStop": "false", "stopLevel": None,
-         "expiry": "-", "orderType": "MARKET", "forceOpen": True},
-    )  # fmt: skip
+        {
+            "epic": "GOLD",
+            "direction": "SELL",
+            "size": "1",
+            "guaranteedStop": "false",
+            "stopLevel": None,
+            "expiry": "-",
+            "orderType": "MARKET",
+            "forceOpen": True,
+        },
+    )
     assert confirm["dealStatus"] == "ACCEPTED"
 
 
@@ -109,8 +120,8 @@ async def test_update_replaces_all_protection_and_close_realises_profit(sim, api
 
     sim.clock.advance(60)
     bid = sim.market.quote("US500").bid
-    status, reply = await api.delete(f"positions/{deal_id}")
-    status, closed = await api.get(f"confirms/{reply['dealReference']}")
+    _, reply = await api.delete(f"positions/{deal_id}")
+    _, closed = await api.get(f"confirms/{reply['dealReference']}")
     assert closed["status"] == "CLOSED" and closed["affectedDeals"] == [
         {"dealId": deal_id, "status": "FULLY_CLOSED"}
     ]
@@ -130,28 +141,27 @@ async def _activities(api, **params):
 
 
 async def test_stop_loss_and_take_profit_trigger_on_ticks(sim, hedged_api):
-    await hedged_api.deal(
-        "positions", {"epic": "BTCUSD", "direction": "BUY", "size": 0.01, "stopDistance": 400}
-    )
-    await hedged_api.deal(
-        "positions", {"epic": "BTCUSD", "direction": "SELL", "size": 0.01, "profitDistance": 400}
-    )
-    levels = {
-        p["position"]["direction"]: p["position"] for p in (await hedged_api.get("positions"))[1]["positions"]
+    """A BUY and a SELL bracket on one hedged account: whichever way BTC moves, one SL and one TP fire."""
+    bracket = {"epic": "BTCUSD", "size": 0.01, "stopDistance": 400, "profitDistance": 400}
+    for direction in ("BUY", "SELL"):
+        await hedged_api.deal("positions", {**bracket, "direction": direction})
+    opened = {
+        p["position"]["dealId"]: p["position"] for p in (await hedged_api.get("positions"))[1]["positions"]
     }
-    for _ in range(48):
-        sim.clock.advance(300)
+    for _ in range(144):
+        sim.clock.advance(600)
         await hedged_api.login()  # outlive the one-hour session cap
         if not (await hedged_api.get("positions"))[1]["positions"]:
             break
     closes = await _activities(hedged_api, filter="source==SL,TP")
     assert sorted(a["source"] for a in closes) == ["SL", "TP"]
     for activity in closes:
-        level = activity["details"]["level"]
-        if activity["source"] == "SL":  # a BUY stop closes at a bid at or below the stop
-            assert level <= levels["BUY"]["stopLevel"]
-        else:  # a SELL target closes at an ask at or below the target
-            assert level <= levels["SELL"]["profitLevel"]
+        position, fill = opened[activity["dealId"]], activity["details"]["level"]
+        buy = position["direction"] == "BUY"
+        if activity["source"] == "SL":
+            assert fill <= position["stopLevel"] if buy else fill >= position["stopLevel"]
+        else:
+            assert fill >= position["profitLevel"] if buy else fill <= position["profitLevel"]
 
 
 async def test_trailing_stop_follows_the_price(sim, api):
@@ -163,12 +173,14 @@ async def test_trailing_stop_follows_the_price(sim, api):
     stops = [(await _position(api, deal_id))["stopLevel"]]
     for _ in range(24):
         sim.clock.advance(300)
+        await api.login()  # outlive the one-hour session cap
         position = await _position(api, deal_id)
         if position is None:  # stopped out: the stop is then at most 700 below the best bid seen
             break
         assert position["trailingStop"] is True and position["stopDistance"] == 700.0
         stops.append(position["stopLevel"])
     assert stops == sorted(stops) and stops[-1] > stops[0]  # it only ever moves up, and it did move
+    await api.login()
     assert await api.post(
         "positions", {"epic": "BTCUSD", "direction": "BUY", "size": 0.01, "trailingStop": True}
     ) == (400, {"errorCode": "error.invalid.trailingstop.stopdistance"})
@@ -192,10 +204,12 @@ async def test_gap_fills_a_normal_stop_at_market_and_a_guaranteed_stop_at_its_le
     await api.login()
     bid = sim.market.quote("US500").bid
     stop = (bid * Decimal("0.994")).quantize(Decimal("0.1"))
-    normal = await api.deal("positions", {"epic": "US500", "direction": "BUY", "size": 1, "stopLevel": stop})
+    normal = await api.deal(
+        "positions", {"epic": "US500", "direction": "BUY", "size": 1, "stopLevel": float(stop)}
+    )
     guaranteed = await api.deal(
         "positions",
-        {"epic": "US500", "direction": "BUY", "size": 1, "stopLevel": stop, "guaranteedStop": True},
+        {"epic": "US500", "direction": "BUY", "size": 1, "stopLevel": float(stop), "guaranteedStop": True},
     )
     assert normal["dealStatus"] == guaranteed["dealStatus"] == "ACCEPTED"
     sim.clock.set(open_time)
@@ -212,26 +226,41 @@ async def test_working_orders_fill_expire_and_validate(sim, api):
     limit_level = quote.ask - 150
     _status, reply = await api.post(
         "workingorders",
-        {"epic": "BTCUSD", "direction": "BUY", "size": 0.01, "level": limit_level, "type": "LIMIT",
-         "stopDistance": 500},
-    )  # fmt: skip
+        {
+            "epic": "BTCUSD",
+            "direction": "BUY",
+            "size": 0.01,
+            "level": float(limit_level),
+            "type": "LIMIT",
+            "stopDistance": 500,
+        },
+    )
     confirm = (await api.get(f"confirms/{reply['dealReference']}"))[1]
     order_id = confirm["dealId"]
     orders = (await api.get("workingorders"))[1]["workingOrders"]
     data = orders[0]["workingOrderData"]
     assert (data["dealId"], data["orderType"], data["timeInForce"], data["stopDistance"]) == (
-        order_id, "LIMIT", "GOOD_TILL_CANCELLED", 500.0
-    )  # fmt: skip
+        order_id,
+        "LIMIT",
+        "GOOD_TILL_CANCELLED",
+        500.0,
+    )
 
     expiry = (sim.clock.now() + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S")
     far = await api.deal(
         "workingorders",
-        {"epic": "BTCUSD", "direction": "BUY", "size": 0.01, "level": quote.ask * 2, "type": "STOP",
-         "goodTillDate": expiry},
-    )  # fmt: skip
+        {
+            "epic": "BTCUSD",
+            "direction": "BUY",
+            "size": 0.01,
+            "level": float(quote.ask * 2),
+            "type": "STOP",
+            "goodTillDate": expiry,
+        },
+    )
     wrong_side = await api.deal(
         "workingorders",
-        {"epic": "BTCUSD", "direction": "BUY", "size": 0.01, "level": quote.ask * 2, "type": "LIMIT"},
+        {"epic": "BTCUSD", "direction": "BUY", "size": 0.01, "level": float(quote.ask * 2), "type": "LIMIT"},
     )
     assert wrong_side["dealStatus"] == "REJECTED"
     past = (sim.clock.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")
@@ -265,11 +294,11 @@ async def test_working_order_update_and_delete(sim, api):
     quote = sim.market.quote("GOLD")
     confirm = await api.deal(
         "workingorders",
-        {"epic": "GOLD", "direction": "SELL", "size": 1, "level": quote.bid + 20, "type": "LIMIT"},
+        {"epic": "GOLD", "direction": "SELL", "size": 1, "level": float(quote.bid + 20), "type": "LIMIT"},
     )
     order_id = confirm["dealId"]
     amended = await api.deal(
-        f"workingorders/{order_id}", {"_method": "PUT", "level": quote.bid + 25, "profitDistance": 10}
+        f"workingorders/{order_id}", {"_method": "PUT", "level": float(quote.bid + 25), "profitDistance": 10}
     )
     assert amended["status"] == "AMENDED"
     data = (await api.get("workingorders"))[1]["workingOrders"][0]["workingOrderData"]
@@ -283,6 +312,7 @@ async def test_working_order_update_and_delete(sim, api):
 async def test_overnight_funding_is_charged_at_22_utc(sim, api):
     await api.deal("positions", {"epic": "US500", "direction": "BUY", "size": 1})
     sim.clock.set(datetime(2024, 3, 4, 22, 0, 30, tzinfo=UTC))
+    await api.login()
     _status, body = await api.get("history/transactions", params={"type": "SWAP", "lastPeriod": 86400})
     assert len(body["transactions"]) == 1
     swap = body["transactions"][0]
@@ -298,27 +328,27 @@ async def test_top_up_and_history_filters(sim, api):
     plain = (await api.get("history/activity"))[1]["activities"]
     assert plain and "details" not in plain[0]
     assert await _activities(api, filter="epic==SILVER") == []
-    assert await api.get("history/activity", params={"from": "2024-03-01T00:00:00", "to": "2024-03-04T00:00:00"}) == (
-        400, {"errorCode": "error.invalid.daterange"}
-    )  # fmt: skip
+    assert await api.get(
+        "history/activity", params={"from": "2024-03-01T00:00:00", "to": "2024-03-04T00:00:00"}
+    ) == (400, {"errorCode": "error.invalid.daterange"})
     assert (await api.get("history/activity", params={"from": "2024-03-04T10:00:00Z"}))[0] == 400
 
 
 async def test_preferences_switch_hedging_and_leverage(sim, api):
     assert await api.put("accounts/preferences", {"hedgingMode": True, "leverages": {"INDICES": 10}}) == (
-        200, {"status": "SUCCESS"}
-    )  # fmt: skip
+        200,
+        {"status": "SUCCESS"},
+    )
     prefs = (await api.get("accounts/preferences"))[1]
     assert prefs["hedgingMode"] is True and prefs["leverages"]["INDICES"]["current"] == 10
     assert await api.put("accounts/preferences", {"leverages": {"INDICES": 7}}) == (
-        400, {"errorCode": "error.invalid.leverage.value"}
-    )  # fmt: skip
+        400,
+        {"errorCode": "error.invalid.leverage.value"},
+    )
 
 
 async def test_trade_rate_limits_answer_429_or_a_rejected_confirm(api_for):
-    sim, api = await api_for(
-        SimulatorConfig(clock="stepped", rate_limits=RateLimits(requests_per_second=None))
-    )
+    _, api = await api_for(SimulatorConfig(clock="stepped", rate_limits=RateLimits(requests_per_second=None)))
     order = {"epic": "GOLD", "direction": "BUY", "size": 1}
     assert (await api.post("positions", dict(order)))[0] == 200
     assert await api.post("positions", dict(order)) == (429, {"errorCode": "error.too-many.requests"})

@@ -38,10 +38,11 @@ class CapitalComConfig(BaseModel):
     request_timeout: float = Field(default=10.0, gt=0)
 
     # Documented limits: 10 requests/s per user, 1 trade request per 0.1 s, 1 login/s per API key.
-    # The default burst stays below 10 so a sliding one-second window on the venue side never sees 11.
-    request_limit: RateLimit = RateLimit(rate=10, burst=5)
-    trade_limit: RateLimit = RateLimit(rate=10, burst=1)
-    session_limit: RateLimit = RateLimit(rate=1, burst=1)
+    # A bucket admits at most burst + rate x T requests in any window T; the defaults leave ~10%
+    # headroom because requests reach the venue with varying delay, and it counts arrivals.
+    request_limit: RateLimit = RateLimit(rate=7, burst=2)
+    trade_limit: RateLimit = RateLimit(rate=9, burst=1)
+    session_limit: RateLimit = RateLimit(rate=0.9, burst=1)
 
     # Retries apply only to errors classified transient, and never to a trade request that may
     # have reached the venue.

@@ -162,6 +162,10 @@ class CapitalComClient:
         self._listeners.remove(listener)
 
     @property
+    def config(self) -> CapitalComConfig:
+        return self._config
+
+    @property
     def session(self) -> CreatedSession | None:
         """What the venue returned at the last login (accounts, streaming host, time zone)."""
         return self._session
@@ -305,6 +309,8 @@ class CapitalComClient:
         (weekends, before the oldest bar) are skipped.
         """
         resolution = Resolution(resolution)
+        if start.tzinfo is None or (end is not None and end.tzinfo is None):
+            raise ValueError("pass timezone-aware datetimes; the venue's query times are UTC")
         if end is None:
             end = await self.server_time()
         span = resolution.duration * (page_size - 1)

@@ -170,6 +170,7 @@ class CapitalComStream:
         self._closing = False
         self._has_connected = False
         self._failed_attempts = 0
+        self._background: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -381,7 +382,10 @@ class CapitalComStream:
     def _on_session_renewed(self) -> None:
         # New tokens (re-login or account switch): the venue's subscriptions on the old tokens are dead.
         if self._ws is not None:
-            asyncio.get_running_loop().create_task(self._close_socket())
+            task = asyncio.get_running_loop().create_task(self._close_socket())
+            # Held until done: the loop keeps only weak references to tasks.
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def _refresh_tokens(self) -> None:
         """Log in again, unless the REST side already replaced the tokens this socket used."""

@@ -22,8 +22,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from faststream import AckPolicy
+from faststream import AckPolicy, Context
+from faststream.exceptions import NackMessage
 from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
+from faststream.nats.message import NatsBatchMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -68,6 +70,7 @@ class Declared:
     func: Callable[..., Awaitable[Any]]
     mode: Literal["consume", "respond", "stateless"]
     batch_size: int = 16
+    batch: bool = False
 
 
 @dataclass
@@ -81,12 +84,19 @@ class Handlers:
         if self.service not in route.consumers:
             raise ValueError(f"{self.service} is not a registered consumer of {route.subject.base}")
 
-    def consume(self, route: Route, *, batch_size: int = 16) -> Callable[[EventHandler], EventHandler]:
-        """Idempotent consumer: inbox row + effect + outbox in one transaction."""
+    def consume(
+        self, route: Route, *, batch_size: int = 16, batch: bool = False
+    ) -> Callable[[EventHandler], EventHandler]:
+        """Idempotent consumer: inbox row + effect + outbox in one transaction.
+
+        With ``batch=True`` one transaction covers every message of a fetched batch (for high-volume
+        subjects); if that transaction fails, each message is retried alone so one bad message cannot
+        hold back the others and the error policy applies to it individually.
+        """
         self._check(route)
 
         def register(func: EventHandler) -> EventHandler:
-            self.declared.append(Declared(route, func, "consume", batch_size))
+            self.declared.append(Declared(route, func, "consume", batch_size, batch))
             return func
 
         return register
@@ -129,7 +139,7 @@ def build_router(
     *,
     settings: RuntimeSettings,
     uow_factory: Callable[[], UnitOfWork],
-    extra: dict[str, Any] | None = None,
+    policy: ErrorPolicy,
 ) -> NatsRouter:
     router = NatsRouter()
     for item in handlers.declared:
@@ -142,12 +152,18 @@ def build_router(
         stream = route.stream
         assert stream is not None, route.subject.base
         durable = durable_name(handlers.service, route)
-        wrapper = _consumer(func, uow_factory, durable) if item.mode == "consume" else _stateless(func)
+        if item.batch:
+            wrapper = _batch_consumer(func, uow_factory, durable, route.model, policy)
+        elif item.mode == "consume":
+            wrapper = _consumer(func, uow_factory, durable)
+        else:
+            wrapper = _stateless(func)
         router.subscriber(
             route.subject.pattern,
             stream=JStream(name=stream.name, declare=False),
             durable=durable,
-            pull_sub=PullSub(batch_size=item.batch_size, timeout=1.0),
+            # A batch fetch waits at most 0.2 s to fill up, so low traffic still flows promptly.
+            pull_sub=PullSub(item.batch_size, timeout=0.2 if item.batch else 1.0, batch=item.batch),
             config=ConsumerConfig(
                 durable_name=durable,
                 ack_wait=settings.ack_wait_seconds,
@@ -157,7 +173,7 @@ def build_router(
             ),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             title=durable,
-        )(_typed(wrapper, route.model, None))
+        )(wrapper if item.batch else _typed(wrapper, route.model, None))
     return router
 
 
@@ -190,3 +206,54 @@ def _responder(func: RequestHandler, uow_factory: Callable[[], UnitOfWork]) -> C
     respond.__name__ = func.__name__
     respond.__doc__ = func.__doc__
     return respond
+
+
+def _batch_consumer(
+    func: EventHandler,
+    uow_factory: Callable[[], UnitOfWork],
+    durable: str,
+    model: type[Message],
+    policy: ErrorPolicy,
+) -> Callable:
+    async def consume_batch(body: list[Any], message: NatsBatchMessage = Context("message")) -> None:
+        valid: list[tuple[Any, Message]] = []
+        for raw in message.raw_message:
+            try:
+                valid.append((raw, model.model_validate_json(raw.data)))
+            except Exception as exc:  # poisoned payload: dead-lettered alone, never blocks the batch
+                await _settle(raw, await policy.fail(raw, exc))
+        try:
+            async with uow_factory() as uow:
+                fresh = await uow.claim_many(durable, [event.message_id for _, event in valid])
+                for _, event in valid:
+                    if event.message_id in fresh:
+                        await func(event, uow)
+        except Exception as exc:
+            if len(valid) == 1:  # nothing to isolate: the policy decides for this message
+                await _settle(valid[0][0], await policy.fail(valid[0][0], exc))
+                return
+            # Retry each message alone (the failed transaction rolled back) to isolate the culprit.
+            for raw, event in valid:
+                try:
+                    async with uow_factory() as uow:
+                        if await uow.claim(durable, event.message_id):
+                            await func(event, uow)
+                except Exception as single_exc:
+                    await _settle(raw, await policy.fail(raw, single_exc))
+                else:
+                    await raw.ack()
+            return
+        for raw, _ in valid:
+            await raw.ack()
+
+    consume_batch.__name__ = func.__name__
+    consume_batch.__doc__ = func.__doc__
+    return consume_batch
+
+
+async def _settle(raw: Any, decision: Exception) -> None:
+    """Apply the error policy's decision to one message of a batch."""
+    if isinstance(decision, NackMessage):
+        await raw.nak(delay=decision.extra_options.get("delay"))
+    else:
+        await raw.term()

@@ -64,6 +64,7 @@ class UnitOfWork:
         self.relay = relay
         self.session: AsyncSession
         self.published: list[Message] = []
+        self._outbox_rows: list[dict[str, Any]] = []
 
     @property
     def tables(self) -> RuntimeTables:
@@ -77,6 +78,7 @@ class UnitOfWork:
     async def __aexit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
+                await self.flush_outbox()
                 await self.session.commit()
             else:
                 await self.session.rollback()
@@ -87,6 +89,24 @@ class UnitOfWork:
 
     async def execute(self, statement: Any, params: Any = None) -> Any:
         return await self.session.execute(statement, params)
+
+    async def flush_outbox(self) -> None:
+        """Write the buffered outbox rows in one multi-row insert (done automatically at commit)."""
+        if self._outbox_rows:
+            rows, self._outbox_rows = self._outbox_rows, []
+            await self.session.execute(self.tables.outbox.insert(), rows)
+
+    async def claim_many(self, consumer: str, message_ids: list[UUID]) -> set[UUID]:
+        """Insert inbox rows for a batch; returns the ids this consumer had not applied before."""
+        if not message_ids:
+            return set()
+        stmt = (
+            pg_insert(self.tables.inbox)
+            .values([{"consumer": consumer, "message_id": m} for m in message_ids])
+            .on_conflict_do_nothing()
+            .returning(self.tables.inbox.c.message_id)
+        )
+        return set((await self.session.execute(stmt)).scalars().all())
 
     async def claim(self, consumer: str, message_id: UUID) -> bool:
         """Insert the inbox row. False means this consumer already applied this message."""
@@ -117,14 +137,14 @@ class UnitOfWork:
         propagate.inject(headers)
         if message.correlation_id:
             headers["correlation_id"] = str(message.correlation_id)
-        await self.session.execute(
-            self.tables.outbox.insert().values(
-                message_id=message.message_id,
-                subject=route.subject.render(**keys),
-                stream=stream.name,
-                headers=headers,
-                payload=message.model_dump_json().encode(),
-            )
+        self._outbox_rows.append(
+            {
+                "message_id": message.message_id,
+                "subject": route.subject.render(**keys),
+                "stream": stream.name,
+                "headers": headers,
+                "payload": message.model_dump_json().encode(),
+            }
         )
         self.published.append(message)
 

@@ -7,7 +7,6 @@ migrations; a service's ``migrations/env.py`` is just ``run_env(metadata)``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import os
 import sys
@@ -15,8 +14,7 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, pool, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import MetaData, create_engine, pool, text
 
 from tt_contracts import SERVICES
 
@@ -69,13 +67,12 @@ def run_env(metadata: MetaData) -> None:
             context.run_migrations()
         return
 
-    async def online() -> None:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
-        async with engine.begin() as conn:
-            await conn.run_sync(run)
-        await engine.dispose()
-
-    asyncio.run(online())
+    # psycopg 3 speaks sync and async with the same URL; sync keeps migrations usable from any
+    # caller, including code already inside an event loop.
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.begin() as conn:
+        run(conn)
+    engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

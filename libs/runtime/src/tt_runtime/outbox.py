@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import nats.js
 import structlog
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, text, update
 
 from .db import Database
 from .telemetry import Telemetry
@@ -53,6 +53,7 @@ class OutboxRelay:
         self.service = service or db.schema
         self.after_publish: AfterPublishHook | None = None
         self._wake = asyncio.Event()
+        self._js_context: nats.js.JetStreamContext | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -116,10 +117,7 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            js = self._js()
-            results = await asyncio.gather(
-                *(self._publish_one(js, row) for row in rows), return_exceptions=True
-            )
+            results = await self._publish_batch(rows)
             done = [
                 (row.id, ack.seq)
                 for row, ack in zip(rows, results, strict=True)
@@ -131,11 +129,14 @@ class OutboxRelay:
             if self.after_publish is not None:
                 await self.after_publish([row_id for row_id, _ in done])
             if done:
+                # One statement for the whole batch: per-row UPDATEs cost more than the publishes.
                 await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == bindparam("row_id"))
-                    .values(published_at=func.now(), stream_seq=bindparam("seq")),
-                    [{"row_id": row_id, "seq": seq} for row_id, seq in done],
+                    text(
+                        f"UPDATE {self.db.schema}.outbox AS o SET published_at = now(), stream_seq = v.seq "
+                        "FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[])) AS v(id, seq) "
+                        "WHERE o.id = v.id"
+                    ),
+                    {"ids": [row_id for row_id, _ in done], "seqs": [seq for _, seq in done]},
                 )
             for row, err in failed:
                 await conn.execute(
@@ -154,14 +155,40 @@ class OutboxRelay:
             log.warning("outbox rows not published", count=len(failed), error=repr(failed[0][1]))
         return len(rows)
 
-    async def _publish_one(self, js: nats.js.JetStreamContext, row) -> nats.js.api.PubAck:
-        headers = {str(k): str(v) for k, v in (row.headers or {}).items()}
-        headers["Nats-Msg-Id"] = str(row.message_id)
-        headers["message_id"] = str(row.message_id)
-        headers["content-type"] = "application/json"
-        return await js.publish(
-            row.subject, bytes(row.payload), timeout=self.publish_timeout, stream=row.stream, headers=headers
-        )
+    def _jetstream(self) -> nats.js.JetStreamContext:
+        # One context for the relay's life: each context owns a reply subscription for async publishes.
+        if self._js_context is None:
+            self._js_context = self._js()
+        return self._js_context
+
+    async def _publish_batch(self, rows) -> list[nats.js.api.PubAck | BaseException]:
+        """Pipeline the batch (publish_async) and wait for every PubAck, each with a deadline."""
+        js = self._jetstream()
+        futures: list[asyncio.Future | BaseException] = []
+        for row in rows:
+            headers = {str(k): str(v) for k, v in (row.headers or {}).items()}
+            headers["Nats-Msg-Id"] = str(row.message_id)
+            headers["message_id"] = str(row.message_id)
+            headers["content-type"] = "application/json"
+            try:
+                futures.append(
+                    await js.publish_async(
+                        row.subject,
+                        bytes(row.payload),
+                        stream=row.stream,
+                        headers=headers,
+                        wait_stall=self.publish_timeout,
+                    )
+                )
+            except Exception as exc:  # stalled or disconnected: this row fails, the rest may not
+                futures.append(exc)
+
+        async def settle(item: asyncio.Future | BaseException) -> nats.js.api.PubAck:
+            if isinstance(item, BaseException):
+                raise item
+            return await asyncio.wait_for(item, timeout=self.publish_timeout)
+
+        return list(await asyncio.gather(*(settle(f) for f in futures), return_exceptions=True))
 
     async def pending_count(self) -> int:
         outbox = self.db.tables.outbox

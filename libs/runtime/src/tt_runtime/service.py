@@ -75,7 +75,7 @@ class ServiceRuntime:
             raise ValueError(f"handlers of {handlers.service} cannot run in {self.service}")
         self.handlers.append(handlers)
         self.broker.include_router(
-            build_router(handlers, settings=self.settings, uow_factory=self.unit_of_work)
+            build_router(handlers, settings=self.settings, uow_factory=self.unit_of_work, policy=self.policy)
         )
 
     def jetstream(self) -> nats.js.JetStreamContext:

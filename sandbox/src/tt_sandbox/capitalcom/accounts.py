@@ -177,10 +177,3 @@ class Registry:
 
     def new_watchlist_id(self) -> str:
         return str(next(self._watchlist_ids))
-
-    def find_account(self, account_id: str) -> tuple[Client, Account] | None:
-        for client in self.by_api_key.values():
-            account = client.account(account_id)
-            if account:
-                return client, account
-        return None

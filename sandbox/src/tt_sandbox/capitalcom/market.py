@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from .clock import Clock
-from .instruments import BY_EPIC, Instrument
+from .instruments import BY_EPIC
 from .price_process import PriceProcess, Quote, bar_start
 
 # Currencies no pair in the universe converts; units per USD.
@@ -26,9 +26,6 @@ class Market:
     def __init__(self, process: PriceProcess, clock: Clock) -> None:
         self.process = process
         self.clock = clock
-
-    def instrument(self, epic: str) -> Instrument | None:
-        return BY_EPIC.get(epic)
 
     def quote(self, epic: str, when: datetime | None = None) -> Quote:
         return self.process.quote(epic, when or self.clock.now())
