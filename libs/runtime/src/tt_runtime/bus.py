@@ -71,6 +71,7 @@ class Declared:
     mode: Literal["consume", "respond", "stateless"]
     batch_size: int = 16
     batch: bool = False
+    max_wait: float = 0.2
 
 
 @dataclass
@@ -85,7 +86,7 @@ class Handlers:
             raise ValueError(f"{self.service} is not a registered consumer of {route.subject.base}")
 
     def consume(
-        self, route: Route, *, batch_size: int = 16, batch: bool = False
+        self, route: Route, *, batch_size: int = 16, batch: bool = False, max_wait: float = 0.2
     ) -> Callable[[EventHandler], EventHandler]:
         """Idempotent consumer: inbox row + effect + outbox in one transaction.
 
@@ -96,7 +97,7 @@ class Handlers:
         self._check(route)
 
         def register(func: EventHandler) -> EventHandler:
-            self.declared.append(Declared(route, func, "consume", batch_size, batch))
+            self.declared.append(Declared(route, func, "consume", batch_size, batch, max_wait))
             return func
 
         return register
@@ -162,8 +163,7 @@ def build_router(
             route.subject.pattern,
             stream=JStream(name=stream.name, declare=False),
             durable=durable,
-            # A batch fetch waits at most 0.2 s to fill up, so low traffic still flows promptly.
-            pull_sub=PullSub(item.batch_size, timeout=0.2 if item.batch else 1.0, batch=item.batch),
+            pull_sub=PullSub(item.batch_size, timeout=item.max_wait if item.batch else 1.0, batch=item.batch),
             config=ConsumerConfig(
                 durable_name=durable,
                 ack_wait=settings.ack_wait_seconds,
