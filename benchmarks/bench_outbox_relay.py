@@ -16,14 +16,10 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 from uuid import uuid4
 
 import nats
 from sqlalchemy import text
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _infra import bench_infrastructure, percentile
 
 from tt_contracts import registry
 from tt_contracts.identity import UserRegistered
@@ -31,6 +27,7 @@ from tt_runtime.bus import Handlers
 from tt_runtime.service import ServiceRuntime
 from tt_runtime.streams import apply_streams
 from tt_runtime.testing import EffectProbe, running, service_settings, wait_until
+from tt_runtime.testing.bench import bench_infrastructure, percentile
 
 TARGET = 5_000
 

@@ -72,6 +72,7 @@ class Declared:
     batch_size: int = 16
     batch: bool = False
     max_wait: float = 0.2
+    transactional: bool = True
 
 
 @dataclass
@@ -113,13 +114,16 @@ class Handlers:
 
         return register
 
-    def respond(self, route: Route) -> Callable[[RequestHandler], RequestHandler]:
+    def respond(
+        self, route: Route, *, transactional: bool = True
+    ) -> Callable[[RequestHandler], RequestHandler]:
+        """Answer a request. ``transactional=False`` handlers get no unit of work (``None``)."""
         self._check(route)
         if route.subject.kind != "req":
             raise ValueError(f"{route.subject.base} is not a request subject")
 
         def register(func: RequestHandler) -> RequestHandler:
-            self.declared.append(Declared(route, func, "respond"))
+            self.declared.append(Declared(route, func, "respond", transactional=transactional))
             return func
 
         return register
@@ -147,7 +151,9 @@ def build_router(
         route, func = item.route, item.func
         if item.mode == "respond":
             router.subscriber(route.subject.base, queue=handlers.service, title=route.subject.base)(
-                _typed(_responder(func, uow_factory), route.model, route.reply)
+                _typed(
+                    _responder(func, uow_factory if item.transactional else None), route.model, route.reply
+                )
             )
             continue
         stream = route.stream
@@ -198,8 +204,10 @@ def _stateless(func: Callable) -> Callable:
     return handle
 
 
-def _responder(func: RequestHandler, uow_factory: Callable[[], UnitOfWork]) -> Callable:
+def _responder(func: RequestHandler, uow_factory: Callable[[], UnitOfWork] | None) -> Callable:
     async def respond(body: Message) -> Reply:
+        if uow_factory is None:
+            return await func(body, None)
         async with uow_factory() as uow:
             return await func(body, uow)
 

@@ -12,9 +12,12 @@ relay, the status responder and the ops endpoints (/healthz, /readyz, /metrics, 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import socket
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +40,14 @@ from .settings import RuntimeSettings
 from .telemetry import setup_telemetry
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class HealthSnapshot:
+    database: str = "unknown"
+    outbox_pending: int = 0
+    dead_letters: int = 0
+    consumers: list[StreamLag] = field(default_factory=list)
 
 
 class ServiceRuntime:
@@ -62,8 +73,10 @@ class ServiceRuntime:
             service=self.service,
         )
         self.handlers: list[Handlers] = []
+        self._health = HealthSnapshot()
+        self._health_task: asyncio.Task[None] | None = None
         status = Handlers(self.service)
-        status.respond(registry.STATUS[self.service])(self._status)
+        status.respond(registry.STATUS[self.service], transactional=False)(self._status)
         self.include(status)
 
     # -- wiring -----------------------------------------------------------------------------------
@@ -89,6 +102,8 @@ class ServiceRuntime:
 
     async def after_startup(self) -> None:
         self.relay.start()
+        await self.refresh_health()
+        self._health_task = asyncio.create_task(self._refresh_health_forever(), name="health-refresh")
         log.info("service started", instance=self.instance, port=self.settings.service_port)
 
     async def stop(self) -> None:
@@ -96,6 +111,11 @@ class ServiceRuntime:
         await self.broker.stop()
 
     async def on_shutdown(self) -> None:
+        if self._health_task is not None:
+            self._health_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health_task
+            self._health_task = None
         await self.relay.stop()
         await self.db.dispose()
         self.telemetry.shutdown()
@@ -106,26 +126,41 @@ class ServiceRuntime:
         db_ok = await self.db.ping()
         return {"nats": "up" if nats_ok else "down", "database": "up" if db_ok else "down"}
 
-    async def status(self) -> StatusReply:
-        database, outbox_pending, dead = "up", 0, 0
+    async def refresh_health(self) -> None:
+        """Database-backed figures for status and metrics, refreshed in the background so a status
+        request never waits on the database (operators read them a couple of seconds old at most)."""
         try:
             outbox_pending = await self.relay.pending_count()
             dead = await self.dead_letters.count_open()
+            self._health = HealthSnapshot("up", outbox_pending, dead, await self._consumer_lag())
         except Exception as exc:
-            database = f"down: {type(exc).__name__}"
+            self._health = HealthSnapshot(
+                f"down: {type(exc).__name__}",
+                self._health.outbox_pending,
+                self._health.dead_letters,
+                self._health.consumers,
+            )
+
+    async def _refresh_health_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.health_refresh_seconds)
+            await self.refresh_health()
+
+    async def status(self) -> StatusReply:
+        health = self._health
         return StatusReply(
             service=self.service,
             version=self.settings.service_version,
             instance=self.instance,
             started_at=self.started_at,
             uptime_seconds=round(time.monotonic() - self._started_monotonic, 3),
-            database=database,
-            outbox_pending=outbox_pending,
-            dead_letters=dead,
-            consumers=await self._consumer_lag(),
+            database=health.database,
+            outbox_pending=health.outbox_pending,
+            dead_letters=health.dead_letters,
+            consumers=health.consumers,
         )
 
-    async def _status(self, request: StatusRequest, uow: UnitOfWork) -> StatusReply:
+    async def _status(self, request: StatusRequest, _uow: None) -> StatusReply:
         return await self.status()
 
     async def _consumer_lag(self) -> list[StreamLag]:
@@ -170,8 +205,6 @@ class ServiceRuntime:
 
         @get(include_in_schema=False)
         async def metrics(scope: Any) -> AsgiResponse:
-            if await self.db.ping(0.5):
-                await self.relay.pending_count()  # refreshes the tt_outbox_pending gauge
             return AsgiResponse(
                 generate_latest(self.telemetry.registry), 200, headers={"content-type": CONTENT_TYPE_LATEST}
             )

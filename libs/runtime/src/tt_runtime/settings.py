@@ -64,6 +64,7 @@ class RuntimeSettings(BaseSettings):
     relay_publish_timeout_seconds: float = 5.0
 
     request_timeout_seconds: float = 3.0
+    health_refresh_seconds: float = 2.0
 
     @field_validator("database_url")
     @classmethod

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import psycopg
 
 from tt_contracts import SERVICES
-from tt_runtime import migrate
-from tt_runtime.local_servers import LocalNatsServer, LocalPostgres
+
+from .. import migrate
+from ..local_servers import LocalNatsServer, LocalPostgres
 
 
 @dataclass
