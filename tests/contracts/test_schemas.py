@@ -63,3 +63,10 @@ def test_asyncapi_lists_every_subject():
     addresses = {c["address"] for c in doc["channels"].values()}
     assert "market-data.evt.candle.closed.v1.{venue}.{symbol}.{timeframe}" in addresses
     assert len(doc["channels"]) == len(schemagen.ROUTES)
+
+
+def test_changing_enum_values_is_breaking():
+    old = json.loads((SCHEMAS / "jsonschema" / "broker.cmd.order.place.v1.json").read_text())
+    new = copy.deepcopy(old)
+    new["message"]["$defs"]["Side"]["enum"].append("SHORT")
+    assert any("Side: enum values changed" in p for p in schemagen.breaking_changes(old, new))

@@ -240,3 +240,42 @@ async def test_dead_letter_cli_lists_letters(nats_url, database_url, jetstream, 
     assert out.returncode == 0, out.stderr
     assert "PermanentError: business rule says no" in out.stdout
     assert DURABLE in out.stdout
+
+
+async def test_dead_letter_write_failure_keeps_the_message(nats_url, database_url, jetstream):
+    """If the dead letter cannot be stored on the last delivery, the message is not let go: it comes back
+    and is recorded once the write succeeds."""
+    behaviour = Behaviour()
+    billing = ServiceRuntime(
+        service_settings(
+            "billing",
+            nats_url,
+            database_url,
+            max_deliver=2,
+            dead_letter_retries=5,
+            nack_base_delay_seconds=0.1,
+            nack_max_delay_seconds=0.2,
+        )
+    )
+    handlers = Handlers("billing")
+    handlers.consume(registry.USER_REGISTERED)(behaviour.handle)
+    billing.include(handlers)
+    behaviour.runtime = billing
+    real_add, failures = billing.dead_letters.add, []
+
+    async def flaky_add(**kwargs):
+        if len(failures) < 2:
+            failures.append(kwargs["deliveries"])
+            raise ConnectionError("database unavailable")
+        return await real_add(**kwargs)
+
+    billing.dead_letters.add = flaky_add
+    user = uuid4()
+    behaviour.plan[user] = ("always", 0)
+    async with running(billing):
+        await _publish(jetstream, user)
+        await wait_until(lambda: _count_is(billing, 1), timeout=20)
+        await wait_until(lambda: _drained(jetstream), timeout=10)
+        letters = await billing.dead_letters.list()
+    assert failures == [2, 3], "the write failed on the last allowed delivery and on the retry after it"
+    assert letters[0].deliveries == 4

@@ -2,6 +2,7 @@ import asyncio
 import random
 from uuid import uuid4
 
+import pytest
 from sqlalchemy import func, select, text
 
 from tt_contracts import registry
@@ -156,3 +157,12 @@ async def test_relay_retries_rows_when_nats_rejects_them(nats_url, database_url,
         await apply_streams(jetstream)
         await wait_until(lambda: _no_pending(identity.relay), timeout=15)
     assert (await jetstream.stream_info("IDENTITY_EVT")).state.messages == 3
+
+
+async def test_only_registered_callers_may_ask(nats_url, database_url, jetstream):
+    from tt_contracts.common import StatusRequest
+
+    billing = ServiceRuntime(service_settings("billing", nats_url, database_url))
+    with pytest.raises(PermanentError, match="not a registered caller"):
+        await billing.ask(registry.STATUS["identity"], StatusRequest())
+    await billing.db.dispose()

@@ -173,8 +173,14 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             continue
         problems += _object_breaks(part, o, n)
         for name, definition in o.get("$defs", {}).items():
-            if name in n.get("$defs", {}) and definition.get("type") == "object":
-                problems += _object_breaks(f"{part}.{name}", definition, n["$defs"][name])
+            if name not in n.get("$defs", {}):
+                continue
+            new_definition = n["$defs"][name]
+            if definition.get("type") == "object":
+                problems += _object_breaks(f"{part}.{name}", definition, new_definition)
+            if "enum" in definition and set(definition["enum"]) != set(new_definition.get("enum", [])):
+                # Old consumers reject a new value; old producers may still send a removed one.
+                problems.append(f"{part}.{name}: enum values changed")
     if old.get("stream") != new.get("stream"):
         problems.append(f"stream moved from {old.get('stream')} to {new.get('stream')}")
     return problems

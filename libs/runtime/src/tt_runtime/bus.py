@@ -173,7 +173,9 @@ def build_router(
             config=ConsumerConfig(
                 durable_name=durable,
                 ack_wait=settings.ack_wait_seconds,
-                max_deliver=settings.max_deliver,
+                # The policy dead-letters at settings.max_deliver; the server allows more deliveries so
+                # that a dead letter which could not be written (database down) is tried again later.
+                max_deliver=settings.max_deliver + settings.dead_letter_retries,
                 max_ack_pending=settings.max_ack_pending,
                 deliver_policy=DeliverPolicy.ALL,
             ),

@@ -120,8 +120,14 @@ class ErrorPolicy:
                 deliveries=deliveries,
             )
         except Exception as store_exc:
-            # Without a record we may not let go of the message: try again later.
-            log.error("dead letter not stored; message kept", consumer=consumer, error=repr(store_exc))
+            # Without a record we may not let go of the message: the consumer allows
+            # ``dead_letter_retries`` more deliveries, each retrying the dead-letter write.
+            log.error(
+                "dead letter not stored; message kept for another delivery",
+                consumer=consumer,
+                deliveries=deliveries,
+                error=repr(store_exc),
+            )
             return NackMessage(delay=self.settings.nack_max_delay_seconds)
         if self.telemetry is not None:
             self.telemetry.dead_letters.labels(self.settings.service_name, consumer).inc()

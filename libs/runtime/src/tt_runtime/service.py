@@ -27,12 +27,14 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from tt_contracts import registry
+from tt_contracts import Reply, Request, Route, registry
 from tt_contracts.common import StatusReply, StatusRequest, StreamLag
 
 from .bus import Handlers, build_broker, build_router, durable_name
+from .client import ask
 from .db import Database, UnitOfWork
 from .dead_letters import DeadLetterStore
+from .errors import PermanentError
 from .logging import configure_logging
 from .outbox import OutboxRelay
 from .policy import ErrorPolicy
@@ -89,6 +91,14 @@ class ServiceRuntime:
         self.handlers.append(handlers)
         self.broker.include_router(
             build_router(handlers, settings=self.settings, uow_factory=self.unit_of_work, policy=self.policy)
+        )
+
+    async def ask(self, route: Route, request: Request, *, timeout: float | None = None) -> Reply:
+        """Ask another service; only a registered caller of ``route`` may."""
+        if self.service not in route.producers:
+            raise PermanentError(f"{self.service} is not a registered caller of {route.subject.base}")
+        return await ask(
+            self.broker, route, request, timeout=timeout or self.settings.request_timeout_seconds
         )
 
     def jetstream(self) -> nats.js.JetStreamContext:

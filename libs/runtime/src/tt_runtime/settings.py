@@ -53,6 +53,7 @@ class RuntimeSettings(BaseSettings):
 
     # Consumer error policy
     max_deliver: int = 6
+    dead_letter_retries: int = 20  # extra deliveries for writing a dead letter while the DB is down
     ack_wait_seconds: float = 30.0
     nack_base_delay_seconds: float = 0.5
     nack_max_delay_seconds: float = 60.0

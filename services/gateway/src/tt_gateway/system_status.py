@@ -11,7 +11,6 @@ from pydantic import BaseModel
 
 from tt_contracts import SERVICES, registry
 from tt_contracts.common import StatusReply, StatusRequest
-from tt_runtime.client import ask
 from tt_runtime.service import ServiceRuntime
 
 
@@ -34,12 +33,8 @@ async def _probe(runtime: ServiceRuntime, service: str, timeout: float) -> Servi
         if service == runtime.service:
             reply = await runtime.status()
         else:
-            reply = await ask(
-                runtime.broker,
-                registry.STATUS[service],
-                StatusRequest(producer=runtime.service),
-                timeout=timeout,
-            )
+            request = StatusRequest(producer=runtime.service)
+            reply = await runtime.ask(registry.STATUS[service], request, timeout=timeout)
     except Exception as exc:
         return ServiceState(service=service, state="down", error=str(exc) or type(exc).__name__)
     assert isinstance(reply, StatusReply)
