@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN_DIR = ROOT / ".run"
+RUN_DIR = Path(os.environ.get("TT_RUN_DIR", ROOT / ".run"))
 SERVICES = {  # name -> default port (gateway serves HTTP; the others their ops endpoints)
     "gateway": 8000,
     "identity": 8101,
@@ -230,6 +230,7 @@ async def main_async(args) -> int:
         if not args.no_sandbox:
             for name, (module, port, extra) in STAND_INS.items():
                 if importlib.util.find_spec(module) and importlib.util.find_spec(f"{module}.__main__"):
+                    port = int(os.environ.get(f"{name.upper().replace('-', '_')}_PORT", port))
                     await supervisor.spawn(name, index, module, port, extra)
                     index += 1
         ports = {
