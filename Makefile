@@ -8,7 +8,7 @@ VENV_PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 MEMBERS := pyproject.toml uv.lock $(wildcard contracts/pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml sandbox/pyproject.toml)
 
-.PHONY: help setup run test test-full test-fast lint format streams migrate contracts contracts-check bench k8s clean
+.PHONY: help setup run sandbox test test-full test-fast lint format streams migrate contracts contracts-check bench k8s clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ setup: .venv/.synced ## Create or update the environment (uv from PyPI, the lock
 
 run: setup ## Run the whole platform locally (demo mode); Ctrl-C stops it
 	$(VENV_PY) deploy/local/run.py $(ARGS)
+
+sandbox: setup ## Run the Capital.com simulator alone (60x clock): PORT=8201; demo keys in sandbox/README.md
+	$(VENV_PY) -m tt_sandbox.capitalcom --host 127.0.0.1 --port $(or $(PORT),8201) --speed $(or $(SPEED),60)
 
 lint: setup ## ruff, import boundaries, lock and contract drift
 	.venv/bin/ruff check .

@@ -315,6 +315,7 @@ def test_prod_overlay() -> None:
     config = find(docs, "ConfigMap")[0]["data"]
     assert config["ENVIRONMENT"] == "production"
     assert config["LOG_JSON"] == "true"
+    assert config["NATS_STREAM_REPLICAS"] == "3", "streams must be replicated on the production cluster"
     assert not find(docs, "Secret"), "prod must not generate Secrets; they are created out of band"
 
     # TLS Ingress to the gateway Service only.

@@ -56,10 +56,12 @@ class Engine:
         # Set by faults: the next N deal requests are rejected with this reason.
         self.reject_next: list[str] = []
         self._confirm_wall_time: dict[str, float] = {}
+        # While a clock step replays ticks, events are stamped with the tick's time, not the step's end.
+        self._event_time: datetime | None = None
 
     @property
     def now(self) -> datetime:
-        return self.market.clock.now()
+        return self._event_time or self.market.clock.now()
 
     def default_leverage(self, instrument: Instrument) -> int:
         return DEFAULT_LEVERAGES[instrument.type]
@@ -595,14 +597,23 @@ class Engine:
         ]
         if not accounts:
             return
-        epics = sorted(
-            {p.epic for a in accounts for p in a.positions.values()}
-            | {o.epic for a in accounts for o in a.orders.values()}
-        )
-        for epic in epics:
-            self._run_epic(accounts, epic, previous, now)
+        # Funding falls between ticks: replay the window in segments that end at each 22:00 charge, so
+        # one long step books the same fills, closes and charges as many short ones.
+        start = previous
+        while start < now:
+            charge = start.replace(hour=FUNDING_HOUR_UTC, minute=0, second=0, microsecond=0)
+            if charge <= start:
+                charge += timedelta(days=1)
+            end = min(now, charge)
+            epics = sorted(
+                {p.epic for a in accounts for p in a.positions.values()}
+                | {o.epic for a in accounts for o in a.orders.values()}
+            )
+            for epic in epics:
+                self._run_epic(accounts, epic, start, end)
+            self._charge_funding(accounts, start, end)
+            start = end
         self._expire_orders(accounts, now)
-        self._charge_funding(accounts, previous, now)
         for account in accounts:
             self._close_out_if_needed(account)
 
@@ -619,9 +630,13 @@ class Engine:
                 continue
             start = max(after, minute_start(minute) - timedelta(microseconds=1))
             stop = min(until, minute_start(minute + 1) - timedelta(microseconds=1))
-            for stamp, mid in process.ticks_between(epic, start, stop):
-                bid, ask = process.bid_ask(instrument, mid)
-                self._on_tick(accounts, epic, stamp, bid, ask)
+            try:
+                for stamp, mid in process.ticks_between(epic, start, stop):
+                    bid, ask = process.bid_ask(instrument, mid)
+                    self._event_time = stamp
+                    self._on_tick(accounts, epic, stamp, bid, ask)
+            finally:
+                self._event_time = None
 
     def _may_trigger(self, accounts: list[Account], epic: str, low: Decimal, high: Decimal) -> bool:
         """Could any tick in a minute whose prices span [low, high] fire something on this epic?"""
@@ -651,6 +666,8 @@ class Engine:
             for order in sorted(
                 (o for o in account.orders.values() if o.epic == epic), key=lambda o: o.created
             ):
+                if order.good_till is not None and order.good_till <= stamp:
+                    continue  # expired before this tick; removed at the end of the step
                 if _order_triggered(order, bid, ask):
                     self._fill_order(account, order, ask if order.direction == "BUY" else bid)
             for position in [p for p in account.positions.values() if p.epic == epic]:
@@ -729,7 +746,11 @@ class Engine:
         for account in accounts:
             for order in list(account.orders.values()):
                 if order.good_till is not None and order.good_till <= now:
-                    self.delete_order(account, order.deal_id, source="SYSTEM", status="EXPIRED")
+                    self._event_time = order.good_till
+                    try:
+                        self.delete_order(account, order.deal_id, source="SYSTEM", status="EXPIRED")
+                    finally:
+                        self._event_time = None
 
     def _charge_funding(self, accounts: list[Account], after: datetime, until: datetime) -> None:
         """Overnight funding at 22:00 UTC on each trading day a position is held over."""
