@@ -283,7 +283,7 @@ class Books:
         self.seen_transactions = len(account.transactions)
 
     def _check_trigger_price(self, activity, known: Known, exit_price: Decimal) -> None:
-        """A stop fills at or beyond its level (a gap), a guaranteed stop exactly at it; a target at or better."""
+        """A stop fills at or beyond its level (gap), a guaranteed one exactly at it; a target at or better."""
         if activity.source not in ("SL", "TP") or activity.deal_id not in self.stops_before:
             return
         stop, target, trailing = self.stops_before[activity.deal_id]
@@ -461,26 +461,78 @@ def test_books_balance_after_every_step(hedging: bool, steps: list) -> None:
         books.run(action)
 
 
-def test_a_long_session_exercises_triggers_gaps_and_funding() -> None:
-    """A fixed script that must hit every branch the random one may miss: stops, targets, a weekend."""
+def test_a_scripted_session_exercises_triggers_gaps_and_funding() -> None:
+    """A fixed script that must hit what a random one may miss: stops, targets, fills, a weekend, funding."""
     sim = Simulator(SimulatorConfig(seed=11, clock="stepped", rate_limits=NO_LIMITS, seed_demo_users=False))
     books = Books(sim, hedging=False)
-    for epic in EPICS:
-        for direction in ("BUY", "SELL"):
-            books.run(Open(epic, direction, 0, 1.0, 1.0, "plain"))
     books.run(Open("EURUSD", "BUY", 900, 1.0, None, "guaranteed"))
+    books.run(Open("USDJPY", "SELL", 0, 1.0, 1.0, "plain"))
+    books.run(Open("BTCUSD", "BUY", 10, 1.0, 1.0, "plain"))
     books.run(Open("GOLD", "SELL", 10, 3.0, None, "trailing"))
-    books.run(Open("EURUSD", "SELL", 100, None, None, "plain"))  # nets against the oldest BUY
+    books.run(Open("US500", "BUY", 3, 1.0, 1.0, "plain"))
+    books.run(PlaceOrder("EURUSD", "SELL", "LIMIT", 100, 0.5, 2.0))
+    books.run(PlaceOrder("BTCUSD", "SELL", "STOP", 3, 0.5, None))
+    books.run(Open("BTCUSD", "SELL", 3, None, None, "plain"))  # nets against the BUY: a partial close
     for _ in range(6):
         books.run(Advance(1800))
-    books.run(Open("EURUSD", "BUY", 400, 40.0, None, "guaranteed"))
-    books.run(Open("USDJPY", "SELL", 400, 40.0, None, "plain"))
-    friday_close = sim.clock.now().replace(hour=20, minute=59) + timedelta(days=4 - sim.clock.now().weekday())
-    books.run(Advance(int((friday_close - sim.clock.now()).total_seconds())))
-    books.run(Close(0))  # some markets are closed now: the close is rejected, nothing moves
-    books.run(Advance(3 * 86400))  # over the weekend into the Monday session
+    books.run(Open("EURUSD", "SELL", 400, 10.0, None, "guaranteed"))
+    books.run(Open("USDJPY", "BUY", 400, 10.0, None, "plain"))
+    friday = sim.clock.now().replace(hour=21, minute=30) + timedelta(days=4 - sim.clock.now().weekday())
+    books.run(Advance(int((friday - sim.clock.now()).total_seconds())))
+    books.run(Close(0))  # FX is closed now: the close is rejected and nothing moves
+    books.run(Advance(3 * 86400))  # over the weekend into the next week (EURUSD gaps 110 pips down)
     for _ in range(4):
         books.run(Advance(3600))
-    assert books.realisations >= 10
-    assert books.triggers >= 5
+    sources = {a.source for a in books.account.activities}
+    assert {"SL", "TP", "SYSTEM"} <= sources, sources
+    assert books.realisations >= 6
+    assert books.triggers >= 4
     assert any(t.type == "SWAP" for t in books.account.transactions)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    opens=st.lists(opens.filter(lambda o: o.epic != "USDJPY"), min_size=1, max_size=6),
+    orders=st.lists(
+        st.builds(
+            PlaceOrder,
+            epic=st.sampled_from(["EURUSD", "BTCUSD", "GOLD"]),
+            direction=st.sampled_from(["BUY", "SELL"]),
+            order_type=st.sampled_from(["LIMIT", "STOP"]),
+            extra_steps=st.integers(0, 20),
+            away=st.sampled_from([0.5, 1.0, 3.0]),
+            stop=st.none() | multiples,
+        ),
+        max_size=3,
+    ),
+    chunk=st.sampled_from([1, 59, 600, 3600, 5 * 3600]),
+)
+def test_one_long_clock_step_books_the_same_as_many_short_ones(opens, orders, chunk) -> None:
+    """Stepping the clock is an implementation detail: fills, closes, their times and funding must agree.
+
+    (USD-quoted epics only: converting a JPY P&L uses the rate at the end of the step, by design.)
+    """
+    span = 2 * 86400 + 3 * 3600  # crosses two funding times
+
+    def play(steps: list[int]) -> tuple:
+        sim = Simulator(
+            SimulatorConfig(seed=5, clock="stepped", rate_limits=NO_LIMITS, seed_demo_users=False)
+        )
+        books = Books(sim, hedging=True)
+        for action in [*opens, *orders]:
+            books.run(action)
+        for seconds in steps:
+            books.run(Advance(seconds))
+        account = books.account
+        return (
+            account.balance,
+            sorted(
+                (p.epic, p.direction, p.size, p.level, p.stop_level, p.created)
+                for p in account.positions.values()
+            ),
+            sorted((t.type, t.amount, t.date) for t in account.transactions),
+            sorted((a.date, a.epic, a.source, a.type, a.status) for a in account.activities),
+        )
+
+    steps = [chunk] * (span // chunk) + ([span % chunk] if span % chunk else [])
+    assert play([span]) == play(steps)

@@ -45,7 +45,9 @@ def build_broker(settings: RuntimeSettings, policy: ErrorPolicy, telemetry: Tele
         # A safety net only: the error policy middleware decides first, and never terminates silently.
         ack_policy=AckPolicy.NACK_ON_ERROR,
         middlewares=[
-            NatsTelemetryMiddleware(tracer_provider=telemetry.tracer_provider),
+            NatsTelemetryMiddleware(
+                tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+            ),
             NatsPrometheusMiddleware(registry=telemetry.registry, app_name=settings.service_name),
             policy.middleware(),
         ],
