@@ -102,7 +102,11 @@ class LocalNatsServer:
         conf = self.base_dir / "nats.conf"
         conf.write_text(self.config_text())
         log = open(self.base_dir / "nats.log", "ab")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=log, stderr=log)
+        # Its own session: a Ctrl-C in the terminal must not kill NATS before the services have drained;
+        # whoever started it stops it, last.
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(conf)], stdout=log, stderr=log, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
