@@ -83,3 +83,24 @@ def test_every_message_model_is_routed():
                 and value not in bases
             ):
                 assert value in routed, f"{value.__name__} is on no subject"
+
+
+def test_every_declared_subscription_is_registered_for_its_service():
+    """Every service's handlers module declares only routes the registry gives that service."""
+    from tt_contracts import ROUTES as ALL
+
+    for service in SERVICES:
+        handlers = importlib.import_module(f"tt_{service.replace('-', '_')}.handlers").handlers
+        assert handlers.service == service
+        for item in handlers.declared:
+            assert item.route in ALL and service in item.route.consumers, (service, item.route.subject.base)
+
+
+def test_declaring_an_unregistered_subscription_is_refused():
+    from tt_contracts import registry
+    from tt_runtime.bus import Handlers
+
+    with pytest.raises(ValueError, match="not a registered consumer"):
+        Handlers("identity").consume(registry.HOLD_CREATE)
+    with pytest.raises(ValueError, match="not a request subject"):
+        Handlers("billing").respond(registry.HOLD_CREATE)

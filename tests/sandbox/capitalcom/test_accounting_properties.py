@@ -452,7 +452,7 @@ class Books:
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(hedging=st.booleans(), steps=st.lists(actions, min_size=1, max_size=30))
+@given(hedging=st.booleans(), steps=st.lists(actions, min_size=20, max_size=40))
 def test_books_balance_after_every_step(hedging: bool, steps: list) -> None:
     sim = Simulator(SimulatorConfig(seed=11, clock="stepped", rate_limits=NO_LIMITS, seed_demo_users=False))
     books = Books(sim, hedging)
