@@ -416,7 +416,17 @@ class Books:
         account = self.account
         confirm = account.confirms[reference]
         if confirm["dealStatus"] == "REJECTED":
-            assert confirm["reason"] in ("MARKET_CLOSED", "INSUFFICIENT_FUNDS"), confirm
+            assert confirm["reason"] in ("MARKET_CLOSED", "INSUFFICIENT_FUNDS", "MINIMUM_ORDER_SIZE_ERROR"), (
+                confirm
+            )
+            if (
+                confirm["reason"] == "MINIMUM_ORDER_SIZE_ERROR"
+            ):  # netting would have left a stub below min size
+                assert not account.hedging
+                assert any(
+                    p.epic == request.epic and p.direction != request.direction
+                    for p in positions_before.values()
+                )
             assert confirm["reason"] != "MARKET_CLOSED" or not self.sim.market.is_open(request.epic)
             assert account.balance == balance_before
             assert account.positions.keys() == positions_before.keys()
@@ -459,9 +469,6 @@ def test_books_balance_after_every_step(hedging: bool, steps: list) -> None:
     books.check()
     for action in steps:
         books.run(action)
-    import os
-    if os.environ.get("DBG"):
-        print("STATS", len(steps), books.realisations, books.triggers, len(books.account.positions), {a.source for a in books.account.activities})
 
 
 def test_a_scripted_session_exercises_triggers_gaps_and_funding() -> None:
@@ -493,9 +500,11 @@ def test_a_scripted_session_exercises_triggers_gaps_and_funding() -> None:
     assert any(t.type == "SWAP" for t in books.account.transactions)
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    opens=st.lists(opens.filter(lambda o: o.epic != "USDJPY" and o.kind != "trailing"), min_size=1, max_size=6),
+    opens=st.lists(
+        opens.filter(lambda o: o.epic != "USDJPY" and o.kind != "trailing"), min_size=1, max_size=6
+    ),
     orders=st.lists(
         st.builds(
             PlaceOrder,

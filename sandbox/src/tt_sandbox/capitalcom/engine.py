@@ -197,6 +197,8 @@ class Engine:
         )
         reference = f"o_{uuid.uuid4()}"
         reason = self._business_rejection(request)
+        if not reason and not account.hedging and self._leaves_a_stub(account, request):
+            reason = "MINIMUM_ORDER_SIZE_ERROR"
         if reason:
             return self._reject(account, reference, request, reason)
 
@@ -271,6 +273,23 @@ class Engine:
             details["workingOrderId"] = order_id
         self._activity(account, request.epic, position.deal_id, source, "POSITION", "ACCEPTED", details)
         return position
+
+    def _leaves_a_stub(self, account: Account, request: OrderRequest) -> bool:
+        """Netting would leave a reduced position, or open a remainder, below the minimum deal size."""
+        remaining = request.size
+        opposite = [
+            p
+            for p in account.positions.values()
+            if p.epic == request.epic and p.direction != request.direction
+        ]
+        for position in sorted(opposite, key=lambda p: p.created):
+            if remaining <= 0:
+                break
+            take = min(remaining, position.size)
+            if 0 < position.size - take < BY_EPIC[request.epic].min_size:
+                return True
+            remaining -= take
+        return 0 < remaining < BY_EPIC[request.epic].min_size
 
     def _net_against(
         self, account: Account, request: OrderRequest, price: Decimal, affected: list[dict[str, str]]
@@ -712,7 +731,8 @@ class Engine:
                 "level": num(price),
             },
         )
-        if self.margin(account, order.epic, order.size, price) > self.figures(account).available:
+        stub = not account.hedging and self._leaves_a_stub(account, _as_request(order))
+        if stub or self.margin(account, order.epic, order.size, price) > self.figures(account).available:
             self._activity(
                 account,
                 order.epic,
@@ -720,7 +740,10 @@ class Engine:
                 "SYSTEM",
                 "POSITION",
                 "REJECTED",
-                {"rejectReason": "INSUFFICIENT_FUNDS", "workingOrderId": order.deal_id},
+                {
+                    "rejectReason": "MINIMUM_ORDER_SIZE_ERROR" if stub else "INSUFFICIENT_FUNDS",
+                    "workingOrderId": order.deal_id,
+                },
             )
             return
         sign = 1 if order.direction == "BUY" else -1
@@ -800,6 +823,10 @@ class _FillLevels:
     stop_level: Decimal | None
     profit_level: Decimal | None
     stop_distance: Decimal | None
+
+
+def _as_request(order: WorkingOrder) -> OrderRequest:
+    return OrderRequest(order.epic, order.direction, order.size, Protection(), order.level, order.order_type)
 
 
 def _order_triggered(order: WorkingOrder, bid: Decimal, ask: Decimal) -> bool:
