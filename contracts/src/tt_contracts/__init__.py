@@ -16,7 +16,8 @@ from ._base import (
     UtcDatetime,
     utcnow,
 )
-from .registry import ROUTES, Route, consumed_by, produced_by, route_for
+from .registry import ROUTES, consumed_by, produced_by, route_for
+from .routing import Route
 from .streams import STREAMS, StreamSpec, stream_for
 from .subjects import SERVICES, Subject
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._base import Command, Credits, Event, Money, Price, UserScoped
 from .common import InstrumentRef, Timeframe
+from .routing import cmd, evt, req  # noqa: F401
 
 
 class Action(StrEnum):
@@ -68,3 +69,12 @@ class AnalysisFailed(Event, UserScoped):
     bot_id: UUID | None = None
     reason: str
     retryable: bool = False
+
+
+# --- routes ------------------------------------------------------------------------------------------
+
+ANALYSIS_RUN = cmd("ai-analysis", "analysis", "run", RunAnalysis, ["strategy"])
+ANALYSIS_COMPLETED = evt(
+    "ai-analysis", "analysis", "completed", AnalysisCompleted, ["strategy", "billing", "gateway"]
+)
+ANALYSIS_FAILED = evt("ai-analysis", "analysis", "failed", AnalysisFailed, ["strategy", "billing", "gateway"])

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import Field, HttpUrl
 
 from ._base import Command, Credits, Event, Money, Reply, Request, UserScoped, UtcDatetime
+from .routing import cmd, evt, req
 
 
 class CreateHold(Command, UserScoped):
@@ -82,3 +83,25 @@ class BalanceReply(Reply):
     held: Credits
     available: Credits
     currency_value: Money | None = None
+
+
+# --- routes ------------------------------------------------------------------------------------------
+
+HOLD_CREATE = cmd("billing", "hold", "create", CreateHold, ["strategy"])
+HOLD_CAPTURE = cmd("billing", "hold", "capture", CaptureHold, ["strategy"])
+HOLD_RELEASE = cmd("billing", "hold", "release", ReleaseHold, ["strategy"])
+HOLD_CREATED = evt("billing", "hold", "created", HoldCreated, ["strategy"])
+HOLD_REJECTED = evt("billing", "hold", "rejected", HoldRejected, ["strategy", "gateway"])
+HOLD_CAPTURED = evt("billing", "hold", "captured", HoldCaptured, ["strategy", "gateway"])
+HOLD_RELEASED = evt("billing", "hold", "released", HoldReleased, ["strategy", "gateway"])
+CREDITS_GRANTED = evt("billing", "credits", "granted", CreditsGranted, ["gateway"])
+CHECKOUT_CREATE = req(
+    "billing",
+    "checkout",
+    "create",
+    CreateCheckout,
+    CheckoutReply,
+    ["gateway"],
+    "Start a Stripe Checkout session for a credit package",
+)
+BALANCE_GET = req("billing", "balance", "get", GetBalance, BalanceReply, ["gateway", "strategy"])

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ._base import Command, Event, Money, Price, Reply, Request, Size, UserScoped
 from .common import InstrumentRef, Side
+from .routing import cmd, evt, req
 
 
 class BrokerEnvironment(StrEnum):
@@ -193,3 +194,44 @@ class AccountSummaryReply(Reply):
     available: Money
     margin: Money
     profit_loss: Money
+
+
+# --- routes ------------------------------------------------------------------------------------------
+
+ACCOUNT_CONNECT = req(
+    "broker",
+    "account",
+    "connect",
+    ConnectAccount,
+    AccountConnectedReply,
+    ["gateway"],
+    "Validate, encrypt and store broker credentials",
+)
+ACCOUNT_CONNECTED = evt("broker", "account", "connected", AccountConnected, ["gateway", "strategy"])
+ACCOUNT_DISCONNECTED = evt("broker", "account", "disconnected", AccountDisconnected, ["gateway", "strategy"])
+BALANCE_CHANGED = evt("broker", "account", "balance-changed", BalanceChanged, ["gateway", "strategy"])
+ORDER_PLACE = cmd(
+    "broker",
+    "order",
+    "place",
+    PlaceOrder,
+    ["strategy", "gateway"],
+    "Place one order for one intent (idempotency key, expires_at)",
+)
+ORDER_CANCEL = cmd("broker", "order", "cancel", CancelOrder, ["strategy", "gateway"])
+POSITION_CLOSE = cmd("broker", "position", "close", ClosePosition, ["strategy", "gateway"])
+ORDER_ACCEPTED = evt("broker", "order", "accepted", OrderAccepted, ["strategy", "gateway"])
+ORDER_REJECTED = evt("broker", "order", "rejected", OrderRejected, ["strategy", "gateway"])
+ORDER_FILLED = evt("broker", "order", "filled", OrderFilled, ["strategy", "gateway"])
+ORDER_CANCELLED = evt("broker", "order", "cancelled", OrderCancelled, ["strategy", "gateway"])
+POSITION_OPENED = evt("broker", "position", "opened", PositionOpened, ["strategy", "gateway"])
+POSITION_CLOSED = evt("broker", "position", "closed", PositionClosed, ["strategy", "gateway"])
+POSITIONS_LIST = req("broker", "positions", "list", ListPositions, PositionsReply, ["gateway", "strategy"])
+ACCOUNT_SUMMARY = req(
+    "broker",
+    "account",
+    "summary",
+    GetAccountSummary,
+    AccountSummaryReply,
+    ["gateway", "strategy"],
+)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._base import Command, Event, Price, UtcDatetime
 from .common import IndicatorSpec, InstrumentRef, Timeframe
+from .routing import cmd, evt, req  # noqa: F401
 
 
 class Annotation(BaseModel):
@@ -48,3 +49,10 @@ class ChartFailed(Event):
     request_id: UUID
     user_id: UUID | None = None
     reason: str
+
+
+# --- routes ------------------------------------------------------------------------------------------
+
+CHART_RENDER = cmd("chart-render", "chart", "render", RenderChart, ["strategy", "gateway"])
+CHART_RENDERED = evt("chart-render", "chart", "rendered", ChartRendered, ["strategy", "gateway"])
+CHART_FAILED = evt("chart-render", "chart", "failed", ChartFailed, ["strategy", "gateway"])

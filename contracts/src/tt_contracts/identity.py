@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import Field, SecretStr
 
 from ._base import Event, Reply, Request, UserScoped
+from .routing import cmd, evt, req  # noqa: F401
 
 # A light syntactic check only; identity proves ownership by sending a verification email.
 Email = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$", max_length=320)]
@@ -60,3 +61,44 @@ class EmailVerified(Event, UserScoped):
 class UserRoleChanged(Event, UserScoped):
     roles: list[str]
     changed_by: UUID | None = None
+
+
+# --- routes ------------------------------------------------------------------------------------------
+
+USER_REGISTER = req(
+    "identity",
+    "user",
+    "register",
+    RegisterUser,
+    UserRegisteredReply,
+    ["gateway"],
+    "Sign-up with email and password",
+)
+USER_AUTHENTICATE = req(
+    "identity",
+    "user",
+    "authenticate",
+    AuthenticateUser,
+    TokenPair,
+    ["gateway"],
+    "Password sign-in; returns an access/refresh token pair",
+)
+JWKS_GET = req(
+    "identity",
+    "jwks",
+    "get",
+    GetJwks,
+    JwksReply,
+    ["gateway"],
+    "Public keys that verify access tokens",
+)
+USER_REGISTERED = evt(
+    "identity",
+    "user",
+    "registered",
+    UserRegistered,
+    ["billing", "gateway"],
+    summary="New account; billing grants welcome credits",
+)
+EMAIL_VERIFIED = evt("identity", "user", "email-verified", EmailVerified, ["gateway"])
+ROLE_CHANGED = evt("identity", "user", "role-changed", UserRoleChanged, ["gateway"])

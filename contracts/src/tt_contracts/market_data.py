@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._base import Event, Money, Price, Reply, Request, UtcDatetime
 from .common import IndicatorSpec, InstrumentRef, Timeframe
+from .routing import cmd, evt, req  # noqa: F401
 
 
 class QuoteUpdated(Event):
@@ -82,3 +83,45 @@ class LatestQuoteReply(Reply):
     bid: Price
     ask: Price
     ts_event: UtcDatetime
+
+
+# --- routes ------------------------------------------------------------------------------------------
+
+QUOTE_UPDATED = evt(
+    "market-data",
+    "quote",
+    "updated",
+    QuoteUpdated,
+    ["gateway", "broker"],
+    keys=("venue", "symbol"),
+    summary="Last value per instrument (memory stream)",
+)
+CANDLE_CLOSED = evt(
+    "market-data",
+    "candle",
+    "closed",
+    CandleClosed,
+    ["strategy", "gateway"],
+    keys=("venue", "symbol", "timeframe"),
+    summary="Exactly once per bar",
+)
+CANDLES_GET = req(
+    "market-data",
+    "candles",
+    "get",
+    GetCandles,
+    CandlesReply,
+    ["gateway", "strategy", "chart-render"],
+    "Columnar candles with optional indicators",
+)
+INSTRUMENTS_SEARCH = req(
+    "market-data", "instruments", "search", SearchInstruments, InstrumentsReply, ["gateway", "strategy"]
+)
+QUOTE_LATEST = req(
+    "market-data",
+    "quote",
+    "latest",
+    GetLatestQuote,
+    LatestQuoteReply,
+    ["gateway", "strategy", "broker"],
+)

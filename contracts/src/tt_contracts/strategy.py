@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ._base import Command, Event, Money, Reply, Request, UserScoped, UtcDatetime
 from .ai_analysis import Decision
 from .common import IndicatorSpec, InstrumentRef, Timeframe
+from .routing import cmd, evt, req
 
 
 class BotSummary(BaseModel):
@@ -70,3 +71,13 @@ class BacktestCompleted(Event, UserScoped):
 class BacktestFailed(Event, UserScoped):
     backtest_id: UUID
     reason: str
+
+
+# --- routes ------------------------------------------------------------------------------------------
+
+BOTS_LIST = req("strategy", "bot", "list", ListBots, BotsReply, ["gateway"])
+DECISION_RECORDED = evt("strategy", "decision", "recorded", DecisionRecorded, ["gateway"])
+BOT_STATE_CHANGED = evt("strategy", "bot", "state-changed", BotStateChanged, ["gateway"])
+BACKTEST_RUN = cmd("strategy", "backtest", "run", RunBacktest, ["gateway"])
+BACKTEST_COMPLETED = evt("strategy", "backtest", "completed", BacktestCompleted, ["gateway"])
+BACKTEST_FAILED = evt("strategy", "backtest", "failed", BacktestFailed, ["gateway"])
