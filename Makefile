@@ -18,7 +18,16 @@ help: ## Show this help
 	$(UV) sync --all-packages --locked
 	@touch $@
 
-setup: .venv/.synced ## Create or update the environment (uv from PyPI, the locked workspace)
+# Front-end packages come from the npm registry (package.json + lockfile), never committed.
+GATEWAY := services/gateway
+$(GATEWAY)/node_modules/.installed: $(wildcard $(GATEWAY)/package.json $(GATEWAY)/package-lock.json)
+	@if [ -f $(GATEWAY)/package.json ]; then \
+	  command -v npm >/dev/null || { echo "npm is missing: install Node.js (Debian: apt-get install -y nodejs npm)"; exit 2; }; \
+	  cd $(GATEWAY) && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+	@mkdir -p $(GATEWAY)/node_modules && touch $@
+
+setup: .venv/.synced $(GATEWAY)/node_modules/.installed ## Create or update the environment (uv, the locked workspace, npm packages)
 
 run: setup ## Run the whole platform locally (demo mode); Ctrl-C stops it
 	$(VENV_PY) deploy/local/run.py $(ARGS)

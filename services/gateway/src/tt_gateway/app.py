@@ -1,16 +1,23 @@
-"""The gateway's wiring: FastAPI with the NATS broker started in its lifespan."""
+"""The gateway's wiring: FastAPI with the NATS broker started in its lifespan, the edge security
+middlewares, the JSON API under /api/v1, and the server-rendered web UI."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse
 
+from tt_contracts import registry
 from tt_runtime.service import ServiceRuntime
 
 from . import __version__, ops, web
-from .api import system
+from .api import admin, auth, system
+from .auth import oidc
+from .auth.tokens import AccessTokenVerifier, JwksCache, jwks_fetcher
+from .deps import LoginRequired
 from .errors import install_error_handlers
 from .handlers import handlers
+from .security import CsrfProtection, RateLimiter, SecurityHeaders, SessionRefresh
 from .settings import Settings
 
 
@@ -37,11 +44,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.settings = settings
+    app.state.verifier = AccessTokenVerifier(JwksCache(jwks_fetcher(runtime), settings), settings)
+    app.state.auth_limiter = RateLimiter(settings.auth_rate_per_ip_per_minute)
     install_error_handlers(app)
+
+    @app.exception_handler(LoginRequired)
+    async def to_sign_in(_request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/sign-in?next={exc.next_path}", status_code=303)
+
+    async def refresh(request):
+        return await runtime.ask(registry.TOKEN_REFRESH, request)
+
+    # Outermost last: headers wrap everything, CSRF runs before the session is refreshed.
+    app.add_middleware(SessionRefresh, settings=settings, refresh=refresh)
+    app.add_middleware(CsrfProtection, settings=settings)
+    app.add_middleware(SecurityHeaders, settings=settings)
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(system.router)
+    api.include_router(auth.router)
+    api.include_router(admin.router)
     app.include_router(api)
+    app.include_router(oidc.router)
     app.include_router(ops.router)
     app.include_router(web.router)
     return app
