@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +37,68 @@ SERVICES = {  # name -> default port (gateway serves HTTP; the others their ops 
     "strategy": 8106,
     "billing": 8107,
 }
-STAND_INS = {"capitalcom-sim": ("tt_sandbox.capitalcom", 8201, ["--speed", "60"])}
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """A local stand-in for an outside service, and the settings that point the services at it."""
+
+    name: str
+    module: str
+    port: int
+    args: Callable[[dict[str, int]], list[str]]
+    service_env: Callable[[dict[str, int]], dict[str, str]]
+
+
+def _oidc_providers(ports: dict[str, int]) -> dict[str, str]:
+    google = {
+        "discovery_url": f"http://127.0.0.1:{ports['oidc-google']}/.well-known/openid-configuration",
+        "client_id": "trade-tracker-demo",
+        "client_secret": "demo-secret",
+    }
+    return {"OIDC_PROVIDERS": json.dumps({"google": google})}
+
+
+STAND_INS = (
+    StandIn(
+        "capitalcom-sim",
+        "tt_sandbox.capitalcom",
+        8201,
+        lambda p: ["--speed", "60"],
+        lambda p: {
+            "CAPITALCOM_BASE_URL": f"http://127.0.0.1:{p['capitalcom-sim']}/api/v1",
+            "CAPITALCOM_WS_URL": f"ws://127.0.0.1:{p['capitalcom-sim']}/connect",
+        },
+    ),
+    StandIn(
+        "smtp-sink",
+        "tt_sandbox.smtp",
+        8025,
+        lambda p: ["--http-port", str(p["smtp-sink-http"])],
+        lambda p: {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(p["smtp-sink"]),
+            "SMTP_SINK_HTTP_URL": f"http://127.0.0.1:{p['smtp-sink-http']}",
+        },
+    ),
+    # "Sign in with Google" in demo mode goes to a local OpenID provider.
+    StandIn("oidc-google", "oidc_provider_mock", 8203, lambda p: [], _oidc_providers),
+)
+EXTRA_PORTS = {"smtp-sink-http": 8026}
 COLOURS = ["36", "32", "33", "35", "34", "96", "92", "93", "95", "94"]
+
+
+def _runnable(module: str) -> bool:
+    """Whether ``python -m module`` can run here (stand-ins from the dev dependencies may be absent)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _env_port(name: str, default: int) -> int:
+    """``<NAME>_PORT`` overrides a default port (GATEWAY_PORT, SMTP_SINK_HTTP_PORT, …)."""
+    return int(os.environ.get(f"{name.upper().replace('-', '_')}_PORT", default))
 
 
 def fail(message: str) -> None:
@@ -140,7 +201,8 @@ class Supervisor:
         self.colour = colour
         self.children: dict[str, asyncio.subprocess.Process] = {}
         self.pumps: list[asyncio.Task] = []
-        self.width = max(len(n) for n in [*SERVICES, *STAND_INS])
+        self.width = max(len(n) for n in [*SERVICES, *(si.name for si in STAND_INS)])
+        self.service_env: dict[str, str] = {}
 
     def _prefix(self, name: str, index: int) -> str:
         label = name.ljust(self.width)
@@ -157,6 +219,7 @@ class Supervisor:
     ) -> None:
         env = {
             **os.environ,
+            **self.service_env,
             "NATS_URL": self.infra.nats_url,
             "DATABASE_URL": self.infra.database_url,
             "ENVIRONMENT": os.environ.get("ENVIRONMENT", "development"),
@@ -228,15 +291,15 @@ async def main_async(args) -> int:
         provision(infra)
         index = 0
         if not args.no_sandbox:
-            for name, (module, port, extra) in STAND_INS.items():
-                if importlib.util.find_spec(module) and importlib.util.find_spec(f"{module}.__main__"):
-                    port = int(os.environ.get(f"{name.upper().replace('-', '_')}_PORT", port))
-                    await supervisor.spawn(name, index, module, port, extra)
+            defaults = {**{si.name: si.port for si in STAND_INS}, **EXTRA_PORTS}
+            stand_in_ports = {name: _env_port(name, port) for name, port in defaults.items()}
+            for si in STAND_INS:
+                if _runnable(si.module):
+                    port = stand_in_ports[si.name]
+                    await supervisor.spawn(si.name, index, si.module, port, si.args(stand_in_ports))
+                    supervisor.service_env.update(si.service_env(stand_in_ports))
                     index += 1
-        ports = {
-            name: int(os.environ.get(f"{name.upper().replace('-', '_')}_PORT", port))
-            for name, port in SERVICES.items()
-        }
+        ports = {name: _env_port(name, port) for name, port in SERVICES.items()}
         for name in SERVICES:
             await supervisor.spawn(name, index, "tt_" + name.replace("-", "_"), ports[name])
             index += 1

@@ -86,10 +86,24 @@ def test_causality_is_carried_forward():
     assert nxt.correlation_id == first.message_id and nxt.causation_id == first.message_id
 
 
-def test_secrets_do_not_leak_in_reprs_or_dumps():
+def test_secrets_stay_out_of_reprs_but_reach_their_owner():
+    """A credential request must carry the real secret to the service that owns it, while reprs, str
+    and python dumps (what logs and tracebacks show) stay masked."""
+    import json
+
     from tt_contracts.broker import ConnectAccount
+    from tt_contracts.identity import RegisterUser
 
     request = ConnectAccount(
         user_id=uuid4(), identifier="me@example.com", api_key="k-123456", api_key_password="p-654321"
     )
-    assert "k-123456" not in repr(request) and "p-654321" not in request.model_dump_json()
+    assert "k-123456" not in repr(request) and "p-654321" not in str(request)
+    assert "p-654321" not in repr(request.model_dump())
+    wire = json.loads(request.model_dump_json())
+    assert wire["api_key"] == "k-123456" and wire["api_key_password"] == "p-654321"
+    assert (
+        ConnectAccount.model_validate_json(request.model_dump_json()).api_key.get_secret_value() == "k-123456"
+    )
+    signup = RegisterUser(email="a@example.com", password="correct horse battery")
+    assert "correct horse" not in repr(signup)
+    assert json.loads(signup.model_dump_json())["password"] == "correct horse battery"

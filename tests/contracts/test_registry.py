@@ -104,3 +104,22 @@ def test_declaring_an_unregistered_subscription_is_refused():
         Handlers("identity").consume(registry.HOLD_CREATE)
     with pytest.raises(ValueError, match="not a request subject"):
         Handlers("billing").respond(registry.HOLD_CREATE)
+
+
+def test_no_event_or_command_carries_a_secret():
+    """Events and commands are stored in streams (and dead letters); only requests to the secret's
+    owner may carry one."""
+    from pydantic import SecretStr
+
+    def secret_fields(model, seen=()):
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if annotation is SecretStr or "SecretStr" in repr(annotation):
+                yield f"{model.__name__}.{name}"
+            for arg in getattr(annotation, "__args__", ()) or (annotation,):
+                if isinstance(arg, type) and hasattr(arg, "model_fields") and arg not in seen:
+                    yield from secret_fields(arg, (*seen, model))
+
+    for route in ROUTES:
+        if route.subject.kind in ("evt", "cmd"):
+            assert not list(secret_fields(route.model)), route.subject.base

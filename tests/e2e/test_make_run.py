@@ -20,7 +20,7 @@ def test_runner_brings_the_platform_up_and_down():
     run_dir.chmod(0o755)  # the postgres user must be able to enter it
     env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
     env["TT_RUN_DIR"] = str(run_dir)
-    for service in [*SERVICES, "capitalcom-sim"]:
+    for service in [*SERVICES, "capitalcom-sim", "smtp-sink", "smtp-sink-http", "oidc-google"]:
         env[f"{service.upper().replace('-', '_')}_PORT"] = str(free_port())
     result = subprocess.run(
         [sys.executable, str(ROOT / "deploy/local/run.py"), "--check", "--timeout", "120"],
@@ -36,6 +36,7 @@ def test_runner_brings_the_platform_up_and_down():
     assert "started Postgres" in output
     assert "streams applied, migrations at head" in output
     assert re.search(r"Trade Tracker is up: 8/8 services", output), output[-3000:]
-    assert "capitalcom-sim" in output, "the Capital.com simulator runs beside the services"
+    for stand_in in ("capitalcom-sim", "smtp-sink", "oidc-google"):
+        assert f"{stand_in}" in output, f"the {stand_in} stand-in runs beside the services"
     assert output.rstrip().endswith("stopped")
     subprocess.run(["rm", "-rf", str(run_dir)], check=False)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 from uuid import UUID, uuid4
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, SecretStr
 
 
 def utcnow() -> datetime:
@@ -24,6 +24,13 @@ def _to_utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 """A timezone-aware timestamp, normalised to UTC. Naive datetimes are refused."""
+
+# A secret that travels to its owner in clear JSON but stays masked in repr, str and logs. Plain
+# ``SecretStr`` serialises as "**********": the receiver would get the mask, not the secret. Only
+# requests to the service that owns the secret carry one (never events, which are stored).
+WireSecret = Annotated[
+    SecretStr, PlainSerializer(lambda v: v.get_secret_value(), return_type=str, when_used="json")
+]
 
 # Decimals travel as JSON strings so no float ever touches money.
 Money = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")]

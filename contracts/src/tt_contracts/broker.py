@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
-from ._base import Command, Event, Money, Price, Reply, Request, Size, UserScoped
+from ._base import Command, Event, Money, Price, Reply, Request, Size, UserScoped, UtcDatetime, WireSecret
 from .common import InstrumentRef, Side
 from .routing import cmd, evt, req
 
@@ -42,8 +43,8 @@ class ConnectAccount(Request, UserScoped):
     broker: str = "capitalcom"
     environment: BrokerEnvironment = BrokerEnvironment.DEMO
     identifier: str = Field(min_length=1)
-    api_key: SecretStr
-    api_key_password: SecretStr
+    api_key: WireSecret
+    api_key_password: WireSecret
     label: str = Field(default="", max_length=80)
 
 
@@ -194,6 +195,106 @@ class AccountSummaryReply(Reply):
     available: Money
     margin: Money
     profit_loss: Money
+    circuit_state: str | None = Field(default=None, description="closed | open: new entries paused")
+    circuit_open_until: UtcDatetime | None = None
+    as_of: UtcDatetime | None = None
+
+
+class DisconnectAccount(Request, UserScoped):
+    """Stop trading on an account and delete its stored credentials."""
+
+    account_id: UUID
+
+
+class AccountDisconnectedReply(Reply):
+    account_id: UUID
+
+
+class ListAccounts(Request, UserScoped):
+    pass
+
+
+class AccountView(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    account_id: UUID
+    broker: str
+    environment: BrokerEnvironment
+    label: str
+    currency: str
+    status: str
+    circuit_state: str
+
+
+class AccountsReply(Reply):
+    accounts: list[AccountView]
+
+
+class PositionChanged(Event, UserScoped):
+    """The venue reports a different size or protection for an open position."""
+
+    position_id: UUID
+    account_id: UUID | None
+    instrument: InstrumentRef
+    size: Size
+    protection: Protection = Field(default_factory=Protection)
+
+
+class ListOrders(Request, UserScoped):
+    """Working orders (limit/stop) the service placed and that are still live."""
+
+    account_id: UUID | None = None
+
+
+class OrderView(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    order_id: UUID
+    account_id: UUID | None
+    instrument: InstrumentRef
+    side: Side
+    size: Size
+    order_type: OrderType
+    level: Price | None
+    state: str
+    deal_id: str | None
+
+
+class OrdersReply(Reply):
+    orders: list[OrderView]
+
+
+class ListIntents(Request, UserScoped):
+    """The intent log: every place/close/cancel decision, its attempts, venue replies and reconciliation."""
+
+    account_id: UUID | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class IntentView(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    intent_id: UUID
+    idempotency_key: str
+    kind: str
+    account_id: UUID | None
+    instrument: InstrumentRef | None
+    side: Side | None
+    size: Size | None
+    state: str
+    reason_code: str | None
+    reason: str | None
+    attempts: int
+    deal_reference: str | None
+    deal_id: str | None
+    venue_replies: list[dict[str, Any]]
+    reconciliation: dict[str, Any] | None
+    created_at: UtcDatetime
+    sent_at: UtcDatetime | None
+
+
+class IntentsReply(Reply):
+    intents: list[IntentView]
 
 
 # --- routes ------------------------------------------------------------------------------------------
@@ -234,4 +335,25 @@ ACCOUNT_SUMMARY = req(
     GetAccountSummary,
     AccountSummaryReply,
     ["gateway", "strategy"],
+)
+ACCOUNT_DISCONNECT = req(
+    "broker",
+    "account",
+    "disconnect",
+    DisconnectAccount,
+    AccountDisconnectedReply,
+    ["gateway"],
+    "Stop trading on an account and delete its credentials",
+)
+ACCOUNTS_LIST = req("broker", "accounts", "list", ListAccounts, AccountsReply, ["gateway", "strategy"])
+POSITION_CHANGED = evt("broker", "position", "changed", PositionChanged, ["strategy", "gateway"])
+ORDERS_LIST = req("broker", "orders", "list", ListOrders, OrdersReply, ["gateway", "strategy"])
+INTENTS_LIST = req(
+    "broker",
+    "intents",
+    "list",
+    ListIntents,
+    IntentsReply,
+    ["gateway", "strategy"],
+    "The intent log: attempts, venue replies, reconciliation outcome",
 )

@@ -7,9 +7,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._base import Command, Event, Price, UtcDatetime
+from ._base import Command, Event, Price, Reply, Request, UtcDatetime
 from .common import IndicatorSpec, InstrumentRef, Timeframe
-from .routing import cmd, evt, req  # noqa: F401
+from .routing import cmd, evt, req
 
 
 class Annotation(BaseModel):
@@ -51,8 +51,26 @@ class ChartFailed(Event):
     reason: str
 
 
+class GetChart(Request):
+    """Fetch a rendered chart by the object key of its ``chart.rendered`` event (for the gateway)."""
+
+    object_key: str = Field(pattern=r"^charts/[0-9a-f]{2}/[0-9a-f]{64}\.png$")
+
+
+class ChartReply(Reply):
+    """The PNG itself, base64-encoded (charts are ~50-300 KB, well under the NATS payload limit)."""
+
+    object_key: str
+    content_type: str = "image/png"
+    size_bytes: int
+    data_base64: str
+
+
 # --- routes ------------------------------------------------------------------------------------------
 
 CHART_RENDER = cmd("chart-render", "chart", "render", RenderChart, ["strategy", "gateway"])
 CHART_RENDERED = evt("chart-render", "chart", "rendered", ChartRendered, ["strategy", "gateway"])
 CHART_FAILED = evt("chart-render", "chart", "failed", ChartFailed, ["strategy", "gateway"])
+CHART_GET = req(
+    "chart-render", "chart", "get", GetChart, ChartReply, ["gateway"], "A rendered PNG by object key, base64"
+)

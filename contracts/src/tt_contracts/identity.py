@@ -6,9 +6,9 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
-from ._base import Event, Reply, Request, UserScoped, UtcDatetime
+from ._base import Event, Reply, Request, UserScoped, UtcDatetime, WireSecret
 from .routing import cmd, evt, req  # noqa: F401
 
 # A light syntactic check only; identity proves ownership by sending a verification email.
@@ -26,7 +26,7 @@ class ClientContext(BaseModel):
 
 class RegisterUser(Request):
     email: Email
-    password: SecretStr = Field(min_length=1)
+    password: WireSecret = Field(min_length=1)
     display_name: str = Field(default="", max_length=120)
 
 
@@ -37,7 +37,7 @@ class UserRegisteredReply(Reply):
 
 class AuthenticateUser(Request):
     email: Email
-    password: SecretStr
+    password: WireSecret
     client: ClientContext = Field(default_factory=ClientContext)
     # v1 shipped these two before ``client``; kept so v1 stays compatible. Producers send ``client``.
     client_ip: str | None = None
@@ -91,7 +91,7 @@ class Ack(Reply):
 
 
 class RefreshTokens(Request):
-    refresh_token: SecretStr
+    refresh_token: WireSecret
     client: ClientContext = Field(default_factory=ClientContext)
 
 
@@ -123,7 +123,7 @@ class SessionsReply(Reply):
 
 
 class VerifyEmail(Request):
-    token: SecretStr
+    token: WireSecret
 
 
 class ResendVerification(Request):
@@ -138,15 +138,17 @@ class RequestPasswordReset(Request):
 
 
 class ResetPassword(Request):
-    token: SecretStr
-    new_password: SecretStr = Field(min_length=1)
+    token: WireSecret
+    new_password: WireSecret = Field(min_length=1)
     client: ClientContext = Field(default_factory=ClientContext)
 
 
 class ChangePassword(Request, UserScoped):
-    current_password: SecretStr
-    new_password: SecretStr = Field(min_length=1)
+    current_password: WireSecret
+    new_password: WireSecret = Field(min_length=1)
     client: ClientContext = Field(default_factory=ClientContext)
+    # Added within v1: the caller's own session survives the change; every other one is revoked.
+    keep_session_id: UUID | None = None
 
 
 class Profile(BaseModel):
@@ -197,8 +199,8 @@ class OidcSignIn(Request):
     """Finish the sign-in: identity exchanges the code, validates the ID token, links or creates the user."""
 
     provider: str = Field(pattern=r"^[a-z0-9-]{1,32}$")
-    code: SecretStr
-    code_verifier: SecretStr
+    code: WireSecret
+    code_verifier: WireSecret
     redirect_uri: str = Field(max_length=2000)
     nonce: str
     client: ClientContext = Field(default_factory=ClientContext)
@@ -207,7 +209,7 @@ class OidcSignIn(Request):
 class ExternalTokenSignIn(Request):
     """Sign in with a token from a federated issuer (e.g. Clerk) when one is configured."""
 
-    token: SecretStr
+    token: WireSecret
     client: ClientContext = Field(default_factory=ClientContext)
 
 

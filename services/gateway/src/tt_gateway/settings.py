@@ -11,15 +11,19 @@ class Settings(RuntimeSettings):
     status_timeout_seconds: float = 1.5
     public_url: str = "http://127.0.0.1:8000"
 
-    # Access tokens are verified locally with identity's published keys.
-    jwt_issuer: str = "trade-tracker-identity"
-    jwt_audience: str = "trade-tracker"
+    # Access tokens are verified locally with identity's published keys. JWT_ISSUER and JWT_AUDIENCE
+    # are the same variables identity signs with, so one config value serves both.
+    jwt_issuer: str = "identity"
+    jwt_audience: str = "platform-gateway"
     jwks_max_age_seconds: float = 300.0
     jwks_min_refresh_interval_seconds: float = 10.0
 
     # Rate limits on the authentication routes (per replica; a shared store comes with scale-out).
     auth_rate_per_ip_per_minute: int = 30
     auth_rate_per_user_per_minute: int = 20
+
+    # Live status pushed to browsers over SSE.
+    status_stream_interval_seconds: float = 5.0
 
     # Demo-mode mailbox (the SMTP sink's HTTP API).
     smtp_sink_http_url: str = "http://127.0.0.1:8026"

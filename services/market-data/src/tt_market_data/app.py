@@ -4,11 +4,42 @@ from faststream.asgi import AsgiFastStream
 
 from tt_runtime.service import ServiceRuntime
 
-from .handlers import handlers
+from .adapters.capitalcom import CapitalComProvider
+from .handlers import bind, handlers
+from .live import LiveFeed
+from .service import MarketData
 from .settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> AsgiFastStream:
-    runtime = ServiceRuntime(settings or Settings())
+def build(settings: Settings | None = None) -> tuple[ServiceRuntime, MarketData, LiveFeed]:
+    settings = settings or Settings()
+    runtime = ServiceRuntime(settings)
+    service = MarketData(runtime, settings, CapitalComProvider(settings))
+    bind(service)
     runtime.include(handlers)
+    live = LiveFeed(service)
+    if settings.live_on:
+        runtime.after_startup = _chain(runtime.after_startup, live.start)  # type: ignore[method-assign]
+    runtime.on_shutdown = _chain_first(live.stop, service.provider.aclose, runtime.on_shutdown)  # type: ignore[method-assign]
+    return runtime, service, live
+
+
+def _chain(first, then):
+    async def run() -> None:
+        await first()
+        then()
+
+    return run
+
+
+def _chain_first(*steps):
+    async def run() -> None:
+        for step in steps:
+            await step()
+
+    return run
+
+
+def create_app(settings: Settings | None = None) -> AsgiFastStream:
+    runtime, _, _ = build(settings)
     return runtime.ops_app()

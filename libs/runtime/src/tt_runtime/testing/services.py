@@ -28,6 +28,8 @@ def service_settings(
         nack_base_delay_seconds=0.05,
         nack_max_delay_seconds=1.0,
         relay_poll_seconds=0.2,
+        # A delivery that a starved client never read comes back after ack_wait: keep it short in tests.
+        ack_wait_seconds=5.0,
     )
     values.update(overrides)
     return cls(**values)

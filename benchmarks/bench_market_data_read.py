@@ -1,0 +1,152 @@
+"""Candle range read: 1,000 bars into the columnar reply, against a bare psycopg fetchall.
+
+Service path: ``MarketData.candles(request, uow)``, exactly what the ``market-data.req.candles.get.v1``
+handler runs (unit of work, instrument lookup, ``repository.read_candles``, ``MarketData.columnar`` with
+gap detection, building the ``CandlesReply``), without NATS and JSON. Also printed, for the breakdown: the
+read + columnar part alone on one psycopg connection (no unit of work, no instrument lookup).
+Reference measured in the same run on the same windows: psycopg ``execute`` + ``fetchall`` of the same
+SELECT (tuples, autocommit, one round trip).
+Target: service p50 ≤ 1.5× reference p50 (performance goal 13; also p99 ≤ 3×).
+
+    .venv/bin/python benchmarks/bench_market_data_read.py [--windows 300] [--bars 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import psycopg
+
+from tt_contracts import market_data as md
+from tt_contracts.common import InstrumentRef
+from tt_market_data import repository as repo
+from tt_market_data.adapters.capitalcom import CapitalComProvider
+from tt_market_data.service import VENUE, MarketData
+from tt_market_data.settings import Settings
+from tt_runtime.service import ServiceRuntime
+from tt_runtime.testing import service_settings
+from tt_runtime.testing.bench import bench_infrastructure, percentile
+
+TARGET_P50 = 1.5
+TARGET_P99 = 3.0
+LIMIT = 1000
+START = datetime(2020, 1, 6, tzinfo=UTC)
+EUR = InstrumentRef(venue=VENUE, symbol="EURUSD")
+
+
+def synthetic_rows(instrument_id: int, count: int, seed: int = 42) -> list[tuple]:
+    """1-minute bid/ask bars on a log-normal walk, 5 decimals, as the venue sends them."""
+    rng = np.random.default_rng(seed)
+    close = 1.1 * np.exp(np.cumsum(rng.normal(0, 0.001, count)))
+    rows = []
+    for i in range(count):
+        c = close[i]
+        o = close[i - 1] if i else c
+        hi, lo = max(o, c) * 1.0003, min(o, c) * 0.9997
+        bid = [Decimal(f"{v:.5f}") for v in (o, hi, lo, c)]
+        ask = [Decimal(f"{v + 0.00012:.5f}") for v in (o, hi, lo, c)]
+        rows.append(
+            (instrument_id, "1m", START + timedelta(minutes=i), *bid, *ask, Decimal(100 + i % 50), "broker")
+        )
+    return rows
+
+
+async def seed(url: str, bars: int) -> int:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "INSERT INTO market_data.instrument (venue, symbol, name, instrument_type, search_text) "
+            "VALUES (%s, 'EURUSD', 'EUR/USD', 'CURRENCIES', 'eurusd') RETURNING id",
+            (VENUE,),
+        )
+        instrument_id = (await cur.fetchone())[0]
+        await repo.copy_candles(conn, synthetic_rows(instrument_id, bars), update=False)
+        await conn.commit()
+        await conn.execute("ANALYZE market_data.candle")
+        await conn.commit()
+    return instrument_id
+
+
+def report(name: str, samples: list[float], ref: list[float] | None = None) -> tuple[float, float]:
+    p50, p99 = percentile(samples, 50), percentile(samples, 99)
+    ratio = f"  ({p50 / percentile(ref, 50):.2f}x p50, {p99 / percentile(ref, 99):.2f}x p99)" if ref else ""
+    print(f"{name:<58} p50 {p50 * 1000:6.2f} ms  p99 {p99 * 1000:6.2f} ms{ratio}")
+    return p50, p99
+
+
+async def main(windows: int, bars: int) -> None:
+    with bench_infrastructure() as infra:
+        url = infra.database_url
+        instrument_id = await seed(url, bars)
+        settings = service_settings("market-data", infra.nats_url, url, cls=Settings, log_level="ERROR")
+        runtime = ServiceRuntime(settings)
+        service = MarketData(runtime, settings, CapitalComProvider(settings))
+        sql = repo.RANGE_SELECT + "AND open_time >= %s ORDER BY open_time ASC LIMIT %s"
+        rng = random.Random(7)
+        starts = [START + timedelta(minutes=rng.randrange(0, bars - LIMIT)) for _ in range(windows)]
+        ref_t, part_t, svc_t = [], [], []
+        try:
+            async with (
+                await psycopg.AsyncConnection.connect(url, autocommit=True) as bare,
+                await psycopg.AsyncConnection.connect(url) as part_conn,
+            ):
+                async with runtime.unit_of_work() as uow:
+                    row = await service._instrument(uow, EUR)
+
+                async def reference(start: datetime) -> int:
+                    cur = await bare.execute(sql, (instrument_id, "1m", start, LIMIT))
+                    return len(await cur.fetchall())
+
+                async def part(start: datetime, request: md.GetCandles) -> int:
+                    rows = await repo.read_candles(part_conn, instrument_id, "1m", start, None, LIMIT)
+                    await part_conn.commit()
+                    return len(service.columnar(row, request, rows).open_time)
+
+                async def full(request: md.GetCandles) -> int:
+                    async with runtime.unit_of_work() as uow:
+                        reply = await service.candles(request, uow)
+                    return len(reply.open_time)
+
+                for i, start in enumerate(starts[:20] + starts):  # the first 20 are warm-up
+                    request = md.GetCandles(instrument=EUR, timeframe="1m", start=start, limit=LIMIT)
+                    order = [0, 1, 2]
+                    rng.shuffle(order)  # no path always runs first (cache, scheduler) on a shared machine
+                    for which in order:
+                        t0 = time.perf_counter()
+                        if which == 0:
+                            n = await reference(start)
+                        elif which == 1:
+                            n = await part(start, request)
+                        else:
+                            n = await full(request)
+                        elapsed = time.perf_counter() - t0
+                        assert n == LIMIT, n
+                        if i >= 20:
+                            (ref_t, part_t, svc_t)[which].append(elapsed)
+        finally:
+            await runtime.db.dispose()
+    print(f"{windows} random windows of {LIMIT} 1m bars out of {bars:,} stored (bid side, no indicators)")
+    ref50, ref99 = report("reference: psycopg execute + fetchall (tuples)", ref_t)
+    report("read_candles + columnar (one connection)", part_t, ref_t)
+    p50, p99 = report("service: MarketData.candles in a unit of work", svc_t, ref_t)
+    r50, r99 = p50 / ref50, p99 / ref99
+    met = r50 <= TARGET_P50 and r99 <= TARGET_P99
+    print(
+        f"RESULT bench=market_data_read bars={LIMIT} windows={windows} service_p50_ms={p50 * 1000:.2f} "
+        f"service_p99_ms={p99 * 1000:.2f} ref_p50_ms={ref50 * 1000:.2f} ref_p99_ms={ref99 * 1000:.2f} "
+        f"ratio_p50={r50:.2f} ratio_p99={r99:.2f} target=p50<={TARGET_P50}x,p99<={TARGET_P99}x "
+        f"target_met={met}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--windows", type=int, default=300)
+    parser.add_argument("--bars", type=int, default=100_000)
+    args = parser.parse_args()
+    asyncio.run(main(args.windows, args.bars))

@@ -1,0 +1,1 @@
+"""External systems of chart-render: object storage."""

@@ -1,0 +1,1 @@
+"""Outside-world adapters of identity: SMTP and OIDC/federated issuers."""

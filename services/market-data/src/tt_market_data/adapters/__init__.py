@@ -1,0 +1,1 @@
+"""External data sources, mapping their errors to TransientError / PermanentError."""
