@@ -21,22 +21,8 @@ from tt_contracts.common import InstrumentRef
 from tt_contracts.market_data import QuoteUpdated
 from tt_runtime.client import RemoteError
 from tt_runtime.testing import wait_until
-from tt_sandbox.capitalcom import RateLimits, Simulator, SimulatorConfig
 
-
-@pytest.fixture
-async def sim():
-    simulator = Simulator(
-        SimulatorConfig(
-            seed=5,
-            clock="stepped",
-            seed_demo_users=False,
-            rate_limits=RateLimits(None, None, None, None, None, None),
-        )
-    )
-    async with simulator.serve() as urls:
-        simulator.urls = urls
-        yield simulator
+SIM_SEED = 5
 
 
 @pytest.fixture

@@ -12,27 +12,13 @@ from tt_broker.models import order_intent, position
 from tt_broker.testing import broker_harness, broker_settings, place
 from tt_contracts import broker as c
 from tt_runtime.testing import wait_until
-from tt_sandbox.capitalcom import RateLimits, Simulator, SimulatorConfig
 
-
-@pytest.fixture
-async def sim():
-    simulator = Simulator(
-        SimulatorConfig(
-            seed=11,
-            clock="stepped",
-            seed_demo_users=False,
-            rate_limits=RateLimits(None, None, None, None, None, None),
-        )
-    )
-    async with simulator.serve() as urls:
-        simulator.urls = urls
-        yield simulator
+SIM_SEED = 11
 
 
 @pytest.fixture
 def settings(nats_url, database_url, jetstream, sim):
-    return broker_settings(nats_url, database_url, sim.urls.rest.rsplit("/api/v1", 1)[0] + "/api/v1")
+    return broker_settings(nats_url, database_url, sim.urls.rest)
 
 
 async def intents(h, **where):

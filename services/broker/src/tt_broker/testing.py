@@ -18,21 +18,15 @@ from pydantic import SecretStr
 from tt_contracts import broker as c
 from tt_contracts.common import InstrumentRef, Side
 from tt_runtime.client import ask
+from tt_runtime.testing import service_settings
 
 from .app import BrokerRuntime, create_runtime
 from .settings import Settings
 
 
 def broker_settings(nats_url: str, database_url: str, rest_url: str | None, **overrides: Any) -> Settings:
+    """The runtime's test settings plus fast broker timings, pointed at a simulator."""
     values: dict[str, Any] = dict(
-        nats_url=nats_url,
-        database_url=database_url,
-        environment="test",
-        log_json=True,
-        log_level="WARNING",
-        nack_base_delay_seconds=0.05,
-        nack_max_delay_seconds=1.0,
-        relay_poll_seconds=0.2,
         capitalcom_rest_url=rest_url,
         capitalcom_request_timeout=2.0,
         capitalcom_confirm_timeout=3.0,
@@ -41,7 +35,7 @@ def broker_settings(nats_url: str, database_url: str, rest_url: str | None, **ov
         order_lease_seconds=5.0,
     )
     values.update(overrides)
-    return Settings(**values)
+    return service_settings("broker", nats_url, database_url, cls=Settings, **values)
 
 
 def place(user_id: uuid.UUID, account_id: uuid.UUID | None, epic: str, side: str, size: str, **kw: Any):
