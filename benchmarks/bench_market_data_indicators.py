@@ -24,8 +24,7 @@ import asyncio
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 
 import numpy as np
 import psycopg
@@ -38,13 +37,13 @@ from tt_market_data.adapters.capitalcom import CapitalComProvider
 from tt_market_data.indicators import compute, compute_many, lookup
 from tt_market_data.service import VENUE, MarketData
 from tt_market_data.settings import Settings
+from tt_market_data.testing import START, seed_eurusd
 from tt_runtime.service import ServiceRuntime
 from tt_runtime.testing import service_settings
 from tt_runtime.testing.bench import bench_infrastructure, percentile
 
 TARGET_RATIO = 1.5
 TARGET_HIT_MS = 5.0
-START = datetime(2020, 1, 6, tzinfo=UTC)
 EUR = InstrumentRef(venue=VENUE, symbol="EURUSD")
 SET = [
     ("SMA", {"timeperiod": 20}),
@@ -131,35 +130,10 @@ def part_one(bars: int, repeats: int) -> tuple[float, float, float]:
     return ref, lib, js
 
 
-def synthetic_rows(instrument_id: int, count: int, seed: int = 42) -> list[tuple]:
-    rng = np.random.default_rng(seed)
-    close = 1.1 * np.exp(np.cumsum(rng.normal(0, 0.001, count)))
-    rows = []
-    for i in range(count):
-        c = close[i]
-        o = close[i - 1] if i else c
-        hi, lo = max(o, c) * 1.0003, min(o, c) * 0.9997
-        bid = [Decimal(f"{v:.5f}") for v in (o, hi, lo, c)]
-        ask = [Decimal(f"{v + 0.00012:.5f}") for v in (o, hi, lo, c)]
-        open_time = START + timedelta(minutes=i)
-        rows.append((instrument_id, "1m", open_time, *bid, *ask, Decimal(100 + i % 50), "broker"))
-    return rows
-
-
 async def part_two(calls: int) -> dict[str, list[float]]:
     with bench_infrastructure() as infra:
         url = infra.database_url
-        async with await psycopg.AsyncConnection.connect(url) as conn:
-            cur = await conn.execute(
-                "INSERT INTO market_data.instrument (venue, symbol, name, instrument_type, search_text) "
-                "VALUES (%s, 'EURUSD', 'EUR/USD', 'CURRENCIES', 'eurusd') RETURNING id",
-                (VENUE,),
-            )
-            instrument_id = (await cur.fetchone())[0]
-            await repo.copy_candles(conn, synthetic_rows(instrument_id, 5000), update=False)
-            await conn.commit()
-            await conn.execute("ANALYZE market_data.candle")
-            await conn.commit()
+        instrument_id = await seed_eurusd(url, 5000)
         settings = service_settings("market-data", infra.nats_url, url, cls=Settings, log_level="ERROR")
         runtime = ServiceRuntime(settings)
         service = MarketData(runtime, settings, CapitalComProvider(settings))

@@ -16,36 +16,20 @@ import argparse
 import asyncio
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
-import numpy as np
 import psycopg
 
 from tt_market_data import repository as repo
+from tt_market_data.testing import synthetic_rows as shared_rows
 from tt_runtime.testing.bench import bench_infrastructure
 
 TARGET = 0.8
 
 
 def synthetic_rows(count: int, instruments: int = 4, seed: int = 42) -> list[tuple]:
-    """1-minute bid/ask bars on a log-normal walk, 5 decimals, as the venue sends them."""
-    rng = np.random.default_rng(seed)
+    """``count`` 1-minute bars spread over ``instruments`` instruments (ids 1..n)."""
     per = count // instruments
-    start = datetime(2020, 1, 6, tzinfo=UTC)
-    rows: list[tuple] = []
-    for instrument_id in range(1, instruments + 1):
-        close = 1.1 * np.exp(np.cumsum(rng.normal(0, 0.001, per)))
-        spread = 0.00012
-        for i in range(per):
-            c = close[i]
-            o = close[i - 1] if i else c
-            hi, lo = max(o, c) * 1.0003, min(o, c) * 0.9997
-            bid = [Decimal(f"{v:.5f}") for v in (o, hi, lo, c)]
-            ask = [Decimal(f"{v + spread:.5f}") for v in (o, hi, lo, c)]
-            open_time = start + timedelta(minutes=i)
-            rows.append((instrument_id, "1m", open_time, *bid, *ask, Decimal(100 + i % 50), "broker"))
-    return rows
+    return [row for i in range(1, instruments + 1) for row in shared_rows(i, per, seed=seed + i)]
 
 
 async def service_load(url: str, rows: list[tuple], preexisting: tuple | None = None) -> float:

@@ -17,10 +17,8 @@ import argparse
 import asyncio
 import random
 import time
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 
-import numpy as np
 import psycopg
 
 from tt_contracts import market_data as md
@@ -29,6 +27,7 @@ from tt_market_data import repository as repo
 from tt_market_data.adapters.capitalcom import CapitalComProvider
 from tt_market_data.service import VENUE, MarketData
 from tt_market_data.settings import Settings
+from tt_market_data.testing import START, seed_eurusd
 from tt_runtime.service import ServiceRuntime
 from tt_runtime.testing import service_settings
 from tt_runtime.testing.bench import bench_infrastructure, percentile
@@ -36,40 +35,7 @@ from tt_runtime.testing.bench import bench_infrastructure, percentile
 TARGET_P50 = 1.5
 TARGET_P99 = 3.0
 LIMIT = 1000
-START = datetime(2020, 1, 6, tzinfo=UTC)
 EUR = InstrumentRef(venue=VENUE, symbol="EURUSD")
-
-
-def synthetic_rows(instrument_id: int, count: int, seed: int = 42) -> list[tuple]:
-    """1-minute bid/ask bars on a log-normal walk, 5 decimals, as the venue sends them."""
-    rng = np.random.default_rng(seed)
-    close = 1.1 * np.exp(np.cumsum(rng.normal(0, 0.001, count)))
-    rows = []
-    for i in range(count):
-        c = close[i]
-        o = close[i - 1] if i else c
-        hi, lo = max(o, c) * 1.0003, min(o, c) * 0.9997
-        bid = [Decimal(f"{v:.5f}") for v in (o, hi, lo, c)]
-        ask = [Decimal(f"{v + 0.00012:.5f}") for v in (o, hi, lo, c)]
-        rows.append(
-            (instrument_id, "1m", START + timedelta(minutes=i), *bid, *ask, Decimal(100 + i % 50), "broker")
-        )
-    return rows
-
-
-async def seed(url: str, bars: int) -> int:
-    async with await psycopg.AsyncConnection.connect(url) as conn:
-        cur = await conn.execute(
-            "INSERT INTO market_data.instrument (venue, symbol, name, instrument_type, search_text) "
-            "VALUES (%s, 'EURUSD', 'EUR/USD', 'CURRENCIES', 'eurusd') RETURNING id",
-            (VENUE,),
-        )
-        instrument_id = (await cur.fetchone())[0]
-        await repo.copy_candles(conn, synthetic_rows(instrument_id, bars), update=False)
-        await conn.commit()
-        await conn.execute("ANALYZE market_data.candle")
-        await conn.commit()
-    return instrument_id
 
 
 def report(name: str, samples: list[float], ref: list[float] | None = None) -> tuple[float, float]:
@@ -82,7 +48,7 @@ def report(name: str, samples: list[float], ref: list[float] | None = None) -> t
 async def main(windows: int, bars: int) -> None:
     with bench_infrastructure() as infra:
         url = infra.database_url
-        instrument_id = await seed(url, bars)
+        instrument_id = await seed_eurusd(url, bars)
         settings = service_settings("market-data", infra.nats_url, url, cls=Settings, log_level="ERROR")
         runtime = ServiceRuntime(settings)
         service = MarketData(runtime, settings, CapitalComProvider(settings))
