@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._base import Command, Event, Money, Price, Reply, Request, Size, UserScoped, UtcDatetime, WireSecret
 from .common import InstrumentRef, Side
@@ -75,6 +75,26 @@ class BalanceChanged(Event, UserScoped):
     profit_loss: Money
 
 
+class OcoLeg(BaseModel):
+    """The second working order of a one-cancels-other pair (same size as the primary order).
+
+    Capital.com has no native OCO: the broker service watches both legs and cancels the survivor
+    as soon as either fills."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    side: Side
+    order_type: OrderType
+    level: Price
+    protection: Protection = Field(default_factory=Protection)
+
+    @model_validator(mode="after")
+    def _working_order(self) -> OcoLeg:
+        if self.order_type is OrderType.MARKET:
+            raise ValueError("an OCO leg is a working order: LIMIT or STOP")
+        return self
+
+
 class PlaceOrder(Command, UserScoped):
     """One decision, one intent: ``idempotency_key`` is unique per intent; at most one venue request."""
 
@@ -88,6 +108,14 @@ class PlaceOrder(Command, UserScoped):
     protection: Protection = Field(default_factory=Protection)
     bot_id: UUID | None = None
     decision_id: UUID | None = None
+    oco: OcoLeg | None = Field(default=None, description="A second working order; a fill cancels the other")
+
+    @model_validator(mode="after")
+    def _oco_pairs_working_orders(self) -> PlaceOrder:
+        # A missing level is the service's clear order.rejected, not a schema error (see the handler).
+        if self.oco is not None and self.order_type is OrderType.MARKET:
+            raise ValueError("OCO pairs two working orders: the primary must be LIMIT or STOP")
+        return self
 
 
 class CancelOrder(Command, UserScoped):
@@ -178,6 +206,12 @@ class PositionView(BaseModel):
     open_price: Price
     unrealized_pnl: Money
     protection: Protection
+    protection_status: str = Field(
+        default="missing",
+        description="native: the venue holds the stop | emulated: the broker service manages it | missing",
+    )
+    current_price: Price | None = None
+    opened_at: UtcDatetime | None = None
 
 
 class PositionsReply(Reply):
@@ -224,6 +258,9 @@ class AccountView(BaseModel):
     currency: str
     status: str
     circuit_state: str
+    session_state: str | None = Field(default=None, description="active | failing | unknown")
+    last_error: str | None = None
+    connected_at: UtcDatetime | None = None
 
 
 class AccountsReply(Reply):
@@ -258,6 +295,9 @@ class OrderView(BaseModel):
     level: Price | None
     state: str
     deal_id: str | None
+    oco_group: UUID | None = Field(default=None, description="Shared by the two legs of an OCO pair")
+    protection: Protection = Field(default_factory=Protection)
+    created_at: UtcDatetime | None = None
 
 
 class OrdersReply(Reply):
@@ -269,6 +309,12 @@ class ListIntents(Request, UserScoped):
 
     account_id: UUID | None = None
     limit: int = Field(default=100, ge=1, le=1000)
+    epic: str | None = Field(default=None, max_length=64)
+    side: Side | None = None
+    state: str | None = Field(default=None, max_length=32)
+    intent_kind: str | None = Field(default=None, max_length=32, description="place | close | cancel")
+    since: UtcDatetime | None = None
+    until: UtcDatetime | None = None
 
 
 class IntentView(BaseModel):
@@ -295,6 +341,43 @@ class IntentView(BaseModel):
 
 class IntentsReply(Reply):
     intents: list[IntentView]
+
+
+class TestAccount(Request, UserScoped):
+    """Open a fresh session with the stored credentials and report how the venue answered."""
+
+    account_id: UUID
+
+
+class AccountTestReply(Reply):
+    account_id: UUID
+    ok: bool
+    latency_ms: float
+    detail: str = ""
+
+
+class RiskLimits(BaseModel):
+    """Per-account limits checked before every new entry. None keeps the service default."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    max_position_size: Size | None = Field(default=None, gt=0)
+    max_open_positions: int | None = Field(default=None, ge=0, le=10_000)
+    daily_loss_limit: Money | None = Field(default=None, ge=0)
+
+
+class GetRiskLimits(Request, UserScoped):
+    account_id: UUID | None = Field(default=None, description="None means the built-in paper broker")
+
+
+class SetRiskLimits(Request, UserScoped):
+    account_id: UUID | None = Field(default=None, description="None means the built-in paper broker")
+    limits: RiskLimits
+
+
+class RiskLimitsReply(Reply):
+    account_id: UUID | None
+    limits: RiskLimits = Field(description="The limits in force, defaults filled in")
 
 
 # --- routes ------------------------------------------------------------------------------------------
@@ -356,4 +439,23 @@ INTENTS_LIST = req(
     IntentsReply,
     ["gateway", "strategy"],
     "The intent log: attempts, venue replies, reconciliation outcome",
+)
+ACCOUNT_TEST = req(
+    "broker",
+    "account",
+    "test",
+    TestAccount,
+    AccountTestReply,
+    ["gateway"],
+    "Open a fresh venue session with the stored credentials",
+)
+RISK_LIMITS_GET = req("broker", "risk-limits", "get", GetRiskLimits, RiskLimitsReply, ["gateway", "strategy"])
+RISK_LIMITS_SET = req(
+    "broker",
+    "risk-limits",
+    "set",
+    SetRiskLimits,
+    RiskLimitsReply,
+    ["gateway"],
+    "Set an account's risk limits",
 )

@@ -55,6 +55,9 @@ class GetChart(Request):
     """Fetch a rendered chart by the object key of its ``chart.rendered`` event (for the gateway)."""
 
     object_key: str = Field(pattern=r"^charts/[0-9a-f]{2}/[0-9a-f]{64}\.png$")
+    user_id: UUID | None = Field(
+        default=None, description="The asking user: a chart rendered for another user answers not_found"
+    )
 
 
 class ChartReply(Reply):

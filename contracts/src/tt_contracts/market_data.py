@@ -155,6 +155,28 @@ class BackfillReply(Reply):
     gaps: list[UtcDatetime] = Field(default_factory=list, description="Missing bars inside trading hours")
 
 
+class GetCoverage(Request):
+    """What is stored for one instrument: per timeframe, the range, bar count, gaps and sources."""
+
+    instrument: InstrumentRef
+
+
+class CoverageView(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    timeframe: Timeframe
+    first: UtcDatetime | None
+    last: UtcDatetime | None
+    bars: int
+    gaps: int = Field(description="Missing bars inside trading hours between first and last")
+    sources: dict[str, int] = Field(default_factory=dict, description="Bars per provenance source")
+
+
+class CoverageReply(Reply):
+    instrument: InstrumentRef
+    timeframes: list[CoverageView]
+
+
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 
 
@@ -284,4 +306,13 @@ UPLOAD_IMPORT = req(
 )
 INDICATORS_LIST = req(
     "market-data", "indicators", "list", ListIndicators, IndicatorsReply, ["gateway", "strategy"]
+)
+COVERAGE_GET = req(
+    "market-data",
+    "coverage",
+    "get",
+    GetCoverage,
+    CoverageReply,
+    ["gateway", "strategy"],
+    "Stored bars per timeframe",
 )
