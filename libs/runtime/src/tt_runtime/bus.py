@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import structlog
 from faststream import AckPolicy, Context
 from faststream.exceptions import NackMessage
 from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
@@ -36,6 +37,8 @@ from .db import UnitOfWork
 from .policy import ErrorPolicy
 from .settings import RuntimeSettings
 from .telemetry import Telemetry
+
+log = structlog.get_logger(__name__)
 
 
 def build_broker(settings: RuntimeSettings, policy: ErrorPolicy, telemetry: Telemetry) -> NatsBroker:
@@ -70,7 +73,7 @@ RequestHandler = Callable[[Any, UnitOfWork], Awaitable[Reply]]
 class Declared:
     route: Route
     func: Callable[..., Awaitable[Any]]
-    mode: Literal["consume", "respond", "stateless"]
+    mode: Literal["consume", "respond", "stateless", "broadcast"]
     batch_size: int = 16
     batch: bool = False
     max_wait: float = 0.2
@@ -116,6 +119,22 @@ class Handlers:
 
         return register
 
+    def broadcast(self, route: Route) -> Callable[[Callable], Callable]:
+        """Every replica sees every event published from now on, at most once, with no transaction.
+
+        For live views only (a page that loaded its state by a query and then follows changes): a core
+        NATS subscription on the route's subject, so nothing is stored, acknowledged or redelivered,
+        and a replica that was down simply missed the events. Never use it for state changes."""
+        self._check(route)
+        if route.subject.kind != "evt":
+            raise ValueError(f"{route.subject.base} is not an event subject")
+
+        def register(func: Callable) -> Callable:
+            self.declared.append(Declared(route, func, "broadcast"))
+            return func
+
+        return register
+
     def respond(
         self, route: Route, *, transactional: bool = True
     ) -> Callable[[RequestHandler], RequestHandler]:
@@ -156,6 +175,11 @@ def build_router(
                 _typed(
                     _responder(func, uow_factory if item.transactional else None), route.model, route.reply
                 )
+            )
+            continue
+        if item.mode == "broadcast":
+            router.subscriber(route.subject.pattern, title=f"{handlers.service}:live:{route.subject.base}")(
+                _typed(_broadcast(func), route.model, None)
             )
             continue
         stream = route.stream
@@ -206,6 +230,18 @@ def _stateless(func: Callable) -> Callable:
     handle.__name__ = func.__name__
     handle.__doc__ = func.__doc__
     return handle
+
+
+def _broadcast(func: Callable) -> Callable:
+    async def follow(body: Message) -> None:
+        try:
+            await func(body)
+        except Exception:  # a live view that fails to update must not disturb the subscription
+            log.exception("broadcast handler failed", handler=func.__name__)
+
+    follow.__name__ = func.__name__
+    follow.__doc__ = func.__doc__
+    return follow
 
 
 def _responder(func: RequestHandler, uow_factory: Callable[[], UnitOfWork] | None) -> Callable:

@@ -179,7 +179,7 @@ class ServiceRuntime:
         for handlers in self.handlers:
             for item in handlers.declared:
                 stream = item.route.stream
-                if item.mode == "respond" or stream is None:
+                if item.mode in ("respond", "broadcast") or stream is None:
                     continue
                 durable = durable_name(self.service, item.route)
                 try:

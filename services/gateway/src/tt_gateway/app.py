@@ -16,7 +16,8 @@ from .auth import oidc
 from .auth.tokens import AccessTokenVerifier, JwksCache, jwks_fetcher
 from .deps import LoginRequired
 from .errors import install_error_handlers
-from .handlers import handlers
+from .handlers import build_handlers
+from .live import LiveHub
 from .security import CsrfProtection, RateLimiter, SecurityHeaders, SessionRefresh
 from .settings import Settings
 
@@ -24,7 +25,8 @@ from .settings import Settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings)
-    runtime.include(handlers)
+    hub = LiveHub()
+    runtime.include(build_handlers(hub))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.hub = hub
     app.state.settings = settings
     app.state.verifier = AccessTokenVerifier(JwksCache(jwks_fetcher(runtime), settings), settings)
     app.state.auth_limiter = RateLimiter(settings.auth_rate_per_ip_per_minute)

@@ -11,10 +11,12 @@ from tt_runtime.service import ServiceRuntime
 
 from .auth import session
 from .auth.tokens import InvalidToken, Principal
+from .live import LiveHub
 from .settings import Settings
 
 __all__ = [
     "CurrentUser",
+    "HubDep",
     "OptionalUser",
     "PageUser",
     "Principal",
@@ -32,7 +34,12 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_hub(request: Request) -> LiveHub:
+    return request.app.state.hub
+
+
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+HubDep = Annotated[LiveHub, Depends(get_hub)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -154,9 +154,9 @@ async def test_sign_up_verify_sign_in_onboard_and_sign_out(web_stack):
         assert "/admin" not in dashboard.text, "no admin link for a trader"
         assert_page_rules(dashboard)
 
-        markets = await http.get("/markets")
-        assert markets.status_code == 200 and "arrives with the market-data issue" in markets.text
-        assert 'aria-current="page"' in markets.text
+        bots = await http.get("/bots")
+        assert bots.status_code == 200 and "arrives with the strategy issue" in bots.text
+        assert 'aria-current="page"' in bots.text
 
         settings = await http.get("/settings")
         assert "Europe/Zurich" in settings.text and 'value="0.5"' in settings.text

@@ -5,10 +5,34 @@
 
 from fastapi import APIRouter
 
-from . import account, admin, assets, events, mailbox, onboarding, pages, settings_pages
+from . import (
+    account,
+    admin,
+    assets,
+    brokers,
+    events,
+    mailbox,
+    markets,
+    onboarding,
+    orders,
+    pages,
+    settings_pages,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (assets, pages, account, onboarding, settings_pages, admin, mailbox, events):
+for _module in (
+    assets,
+    pages,
+    account,
+    onboarding,
+    settings_pages,
+    admin,
+    mailbox,
+    events,
+    markets,
+    orders,
+    brokers,
+):
     router.include_router(_module.router)
 
 __all__ = ["router"]

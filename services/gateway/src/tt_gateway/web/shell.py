@@ -36,25 +36,11 @@ class Area:
 
 AREAS = [
     Area(
-        "markets",
-        "Markets",
-        "◔",
-        "the market-data issue",
-        "Search instruments, follow live quotes and open candle charts from your broker.",
-    ),
-    Area(
         "bots",
         "Bots",
         "⚙",
         "the strategy issue",
         "Create bots from strategies, set their risk limits, and start or stop them.",
-    ),
-    Area(
-        "orders",
-        "Orders & positions",
-        "⇅",
-        "the broker issue",
-        "See every order your bots and you placed, and your open positions with live P&L.",
     ),
     Area(
         "backtests",
@@ -80,8 +66,16 @@ AREAS = [
 ]
 
 
+BUILT = [
+    NavItem("/dashboard", "Dashboard", "⌂"),
+    NavItem("/markets", "Markets", "◔"),
+    NavItem("/orders", "Orders & positions", "⇅"),
+    NavItem("/brokers", "Brokers", "⇄"),
+]
+
+
 def nav_for(user: Principal | None) -> list[NavItem]:
-    items = [NavItem("/dashboard", "Dashboard", "⌂")]
+    items = list(BUILT)
     items += [NavItem(f"/{a.slug}", a.label, a.icon) for a in AREAS]
     items.append(NavItem("/settings", "Settings", "☰"))
     if user is not None and user.roles.intersection(STAFF_ROLES):
