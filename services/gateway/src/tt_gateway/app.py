@@ -11,7 +11,7 @@ from tt_contracts import registry
 from tt_runtime.service import ServiceRuntime
 
 from . import __version__, ops, web
-from .api import admin, auth, system
+from .api import admin, auth, markets, system, trading
 from .auth import oidc
 from .auth.tokens import AccessTokenVerifier, JwksCache, jwks_fetcher
 from .deps import LoginRequired
@@ -67,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(system.router)
     api.include_router(auth.router)
     api.include_router(admin.router)
+    api.include_router(markets.router)
+    api.include_router(trading.router)
     app.include_router(api)
     app.include_router(oidc.router)
     app.include_router(ops.router)

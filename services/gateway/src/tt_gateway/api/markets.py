@@ -1,0 +1,5 @@
+"""JSON API: markets (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""JSON API: trading (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
