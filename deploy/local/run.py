@@ -85,6 +85,11 @@ STAND_INS = (
     StandIn("oidc-google", "oidc_provider_mock", 8203, lambda p: [], _oidc_providers),
 )
 EXTRA_PORTS = {"smtp-sink-http": 8026}
+# A verified trader identity creates at start, so the demo can be tried without signing up first.
+DEMO_TRADER = {
+    "IDENTITY_DEMO_USER_EMAIL": "trader@tradetracker.local",
+    "IDENTITY_DEMO_USER_PASSWORD": "Sandbox-Pass-2026",
+}
 COLOURS = ["36", "32", "33", "35", "34", "96", "92", "93", "95", "94"]
 
 
@@ -300,6 +305,7 @@ async def main_async(args) -> int:
                     supervisor.service_env.update(si.service_env(stand_in_ports))
                     index += 1
         ports = {name: _env_port(name, port) for name, port in SERVICES.items()}
+        supervisor.service_env.update({k: os.environ.get(k, v) for k, v in DEMO_TRADER.items()})
         for name in SERVICES:
             await supervisor.spawn(name, index, "tt_" + name.replace("-", "_"), ports[name])
             index += 1
@@ -308,6 +314,8 @@ async def main_async(args) -> int:
         up = sum(1 for s in status["services"] if s["state"] == "up")
         print(
             f"\nTrade Tracker is up: {up}/{len(status['services'])} services. Open {url}\n"
+            f"  demo trader: {supervisor.service_env['IDENTITY_DEMO_USER_EMAIL']} / "
+            f"{supervisor.service_env['IDENTITY_DEMO_USER_PASSWORD']}\n"
             f"  system status: {url}/api/v1/system/status   API docs: {url}/docs   Ctrl-C stops everything\n"
         )
         if not args.check:

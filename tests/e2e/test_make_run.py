@@ -36,6 +36,7 @@ def test_runner_brings_the_platform_up_and_down():
     assert "started Postgres" in output
     assert "streams applied, migrations at head" in output
     assert re.search(r"Trade Tracker is up: 8/8 services", output), output[-3000:]
+    assert "demo trader: trader@tradetracker.local" in output
     for stand_in in ("capitalcom-sim", "smtp-sink", "oidc-google"):
         assert f"{stand_in}" in output, f"the {stand_in} stand-in runs beside the services"
     assert output.rstrip().endswith("stopped")

@@ -13,6 +13,14 @@ def create_service(settings: Settings) -> tuple[ServiceRuntime, IdentityService]
     runtime = ServiceRuntime(settings)
     service = IdentityService(runtime, settings)
     runtime.include(build_handlers(service))
+    if settings.identity_demo_user_email:
+        startup = runtime.after_startup
+
+        async def after_startup() -> None:
+            await startup()
+            await service.ensure_demo_user()
+
+        runtime.after_startup = after_startup  # type: ignore[method-assign]
     return runtime, service
 
 

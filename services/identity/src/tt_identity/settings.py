@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, model_validator
 
-from tt_runtime.settings import RuntimeSettings
+from tt_runtime.settings import PlaceholderSecretError, RuntimeSettings
 
 
 class OidcProviderSettings(BaseModel):
@@ -78,8 +78,19 @@ class Settings(RuntimeSettings):
     email_enabled: bool = True
 
     identity_bootstrap_admin_email: str | None = None
+    # Development only (``make run``): a verified trader created at start so the demo opens at once.
+    identity_demo_user_email: str | None = None
+    identity_demo_user_password: SecretStr | None = None
 
     # OIDC providers by name (``{"google": {...}}``) and federated issuers
     oidc_providers: dict[str, OidcProviderSettings] = {}
     external_issuers: list[ExternalIssuerSettings] = []
     oidc_http_timeout_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _demo_user_only_in_development(self) -> Settings:
+        if self.identity_demo_user_email and self.environment not in ("development", "test"):
+            raise PlaceholderSecretError(
+                f"IDENTITY_DEMO_USER_EMAIL creates a known account; it is refused in {self.environment!r}"
+            )
+        return self

@@ -45,6 +45,24 @@ class Accounts(Auth):
         await uow.publish(c.ROLE_CHANGED, c.UserRoleChanged(user_id=user.id, roles=roles))
         return roles
 
+    async def ensure_demo_user(self) -> None:
+        """Development only: a verified trader to sign in with at once. Registered through the normal
+        path (so user.registered reaches the other services), then marked verified."""
+        email, password = self.settings.identity_demo_user_email, self.settings.identity_demo_user_password
+        if not email or password is None:
+            return
+        async with self.uow() as uow:
+            if await user_by_email(uow.session, email.lower()) is not None:
+                return
+        reply = await self.register(
+            c.RegisterUser(email=email, password=password.get_secret_value(), display_name="Demo Trader")
+        )
+        async with self.uow() as uow:
+            await uow.execute(update(users).where(users.c.id == reply.user_id).values(email_verified=True))
+            await self.audit(
+                uow, "email.verified", subject=reply.user_id, detail={"by": "development demo seed"}
+            )
+
     # -- email -------------------------------------------------------------------------------------
     async def verify_email(self, req: c.VerifyEmail) -> c.Ack:
         async with self.uow() as uow:
