@@ -103,3 +103,20 @@ async def test_api_errors_have_one_shape(nats_url, database_url, jetstream):
         "error": {"code": "not_found", "message": "Not Found"}
     }
     assert "/api/v1/system/status" in openapi.json()["paths"]
+
+
+async def test_gateway_ops_port_keeps_metrics_off_the_public_port(nats_url, database_url, jetstream):
+    ops_port = free_port()
+    app = _app("gateway", nats_url, database_url, ops_port=ops_port)
+    async with (
+        serving(app, free_port()) as url,
+        httpx.AsyncClient(base_url=url) as public,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{ops_port}") as ops,
+    ):
+        assert (await public.get("/metrics")).status_code == 404
+        assert (await public.get("/healthz")).status_code == 404
+        assert (await ops.get("/healthz")).json() == {"status": "ok"}
+        assert (await ops.get("/readyz")).json()["status"] == "ok"
+        metrics = await ops.get("/metrics")
+        assert metrics.status_code == 200 and "tt_relay_published" in metrics.text
+        assert (await ops.get("/dashboard")).status_code == 404, "the ops port serves nothing else"

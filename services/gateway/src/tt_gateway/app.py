@@ -29,10 +29,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime.include(build_handlers(hub))
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         try:
-            yield
+            if settings.ops_port is None:
+                yield
+            else:
+                async with ops.ops_server(app, settings.service_host, settings.ops_port):
+                    yield
         finally:
             await runtime.stop()
 
@@ -71,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(trading.router)
     app.include_router(api)
     app.include_router(oidc.router)
-    app.include_router(ops.router)
+    if settings.ops_port is None:
+        app.include_router(ops.router)
     app.include_router(web.router)
     return app

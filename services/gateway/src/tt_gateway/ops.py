@@ -1,6 +1,15 @@
-"""Liveness, readiness and metrics of the gateway process (never routed by the public ingress)."""
+"""Liveness, readiness and metrics of the gateway process.
 
-from fastapi import APIRouter, Response
+With ``ops_port`` set they are served only on that port, by a second server in the same process, so
+the public ingress cannot reach /metrics; otherwise the public app includes them.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -24,3 +33,21 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
 @router.get("/metrics")
 async def metrics(runtime: RuntimeDep) -> Response:
     return Response(generate_latest(runtime.telemetry.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@contextlib.asynccontextmanager
+async def ops_server(app: FastAPI, host: str, port: int) -> AsyncIterator[None]:
+    """Serve the ops routes on their own port for as long as the gateway runs."""
+    ops_app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    ops_app.state.runtime = app.state.runtime
+    ops_app.include_router(router)
+    server = uvicorn.Server(
+        uvicorn.Config(ops_app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the main server owns them
+    task = asyncio.create_task(server.serve(), name="gateway-ops")
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task

@@ -10,6 +10,9 @@ class Settings(RuntimeSettings):
     service_port: int = 8000
     status_timeout_seconds: float = 1.5
     public_url: str = "http://127.0.0.1:8000"
+    # When set, /healthz, /readyz and /metrics move off the public port to this one (never routed by
+    # the ingress); unset, the public port serves them (local runs and tests).
+    ops_port: int | None = None
 
     # Access tokens are verified locally with identity's published keys. JWT_ISSUER and JWT_AUDIENCE
     # are the same variables identity signs with, so one config value serves both.
