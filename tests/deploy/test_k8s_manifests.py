@@ -35,6 +35,8 @@ SERVICES: dict[str, int] = {
     "strategy": 8106,
     "billing": 8107,
 }
+# Where Prometheus and the probes look: the gateway keeps them off its public port.
+OPS_PORTS: dict[str, int] = {**SERVICES, "gateway": 9000}
 JOBS = {"streams-apply": "tt_runtime.streams", "migrate": "tt_runtime.migrate"}
 
 # Oldest supported cluster and the newest schemas bundled with kubernetes-validate.
@@ -222,7 +224,7 @@ def test_service_deployment(kustomization: str, service: str) -> None:
     annotations = template["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/path"] == "/metrics"
-    assert annotations["prometheus.io/port"] == str(SERVICES[service])
+    assert annotations["prometheus.io/port"] == str(OPS_PORTS[service])
 
     # ServiceAccount and Service.
     assert pod["serviceAccountName"] == service
@@ -261,6 +263,20 @@ def test_gateway_hpa_and_pdb(kustomization: str) -> None:
     assert selects(pdb["spec"]["selector"], pod_labels)
     # Only the gateway is autoscaled by CPU; workers are scaled by KEDA (component) or not at all.
     assert {h["spec"]["scaleTargetRef"]["name"] for h in find(docs, "HorizontalPodAutoscaler")} == {"gateway"}
+
+
+@pytest.mark.parametrize("kustomization", APP_KUSTOMIZATIONS)
+def test_gateway_ops_endpoints_are_not_behind_its_service(kustomization: str) -> None:
+    """The Service (and so the ingress) reaches only the app port; probes and scrapes use "ops"."""
+    docs = render(kustomization)
+    container = app_container(one(docs, "Deployment", "gateway"))
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    ops_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "ops")
+    assert env["OPS_PORT"] == str(ops_port) == str(OPS_PORTS["gateway"])
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"]["port"] == "ops", probe
+    service_targets = {p["targetPort"] for p in one(docs, "Service", "gateway")["spec"]["ports"]}
+    assert service_targets == {"http"}
 
 
 @pytest.mark.parametrize("kustomization", APP_KUSTOMIZATIONS)
