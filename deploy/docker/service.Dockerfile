@@ -9,7 +9,16 @@
 # run from it with an explicit command.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:22-slim
 ARG UV_VERSION=0.13.9
+
+# ---------------------------------------------------------------- web assets
+# The gateway's front-end packages (htmx, lightweight-charts), exactly as locked; served from
+# services/gateway/node_modules. Other services copy them but never serve them.
+FROM ${NODE_IMAGE} AS web-assets
+WORKDIR /web
+COPY services/gateway/package.json services/gateway/package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---------------------------------------------------------------- builder
 FROM ${PYTHON_IMAGE} AS builder
@@ -39,6 +48,7 @@ COPY contracts ./contracts
 COPY libs ./libs
 COPY sandbox ./sandbox
 COPY services ./services
+COPY --from=web-assets /web/node_modules ./services/gateway/node_modules
 RUN --mount=type=cache,target=/root/.cache/uv \
     if [ "$SERVICE" = "all" ]; then set -- --all-packages; \
     else test -d "services/$SERVICE" || { echo "unknown service: $SERVICE" >&2; exit 1; }; \

@@ -486,6 +486,10 @@ def test_dockerfile() -> None:
     assert re.search(r"^CMD .*python -m .*tt_", text, flags=re.M)
     dockerignore = (ROOT / ".dockerignore").read_text().split()
     assert "**/.venv" in dockerignore and ".git" in dockerignore
+    # The gateway's front-end packages come from its lock file, never from a developer's node_modules.
+    assert "**/node_modules" in dockerignore
+    assert "npm ci" in text and "services/gateway/package-lock.json" in text
+    assert re.search(r"^COPY --from=web-assets \S+ \./services/gateway/node_modules", text, flags=re.M)
 
 
 # ---------------------------------------------------------------- configuration files
