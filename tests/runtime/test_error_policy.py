@@ -170,7 +170,9 @@ async def test_always_failing_handler_is_dead_lettered_after_max_deliver(
         await wait_until(lambda: _drained(jetstream), timeout=10)
         letters = await billing.dead_letters.list()
     assert len(behaviour.deliveries[user]) == MAX_DELIVER
-    assert letters[0].deliveries == MAX_DELIVER
+    # The server's count can run ahead of what the handler saw: on a starved machine a batch pull may
+    # expire with messages in flight, which the server counts as delivered and redelivers later.
+    assert letters[0].deliveries >= MAX_DELIVER
     assert letters[0].error_type.endswith("ConnectionError")
 
 
@@ -192,8 +194,9 @@ async def test_delivered_equals_acked_plus_dead_lettered(nats_url, database_url,
     async with running(billing):
         for user in users:
             await _publish(jetstream, user)
-        await wait_until(lambda: behaviour.applied_count_is(45), timeout=30)
-        await wait_until(lambda: _count_is(billing, 8), timeout=30)
+        # Generous: transient retries back off, and a starved batch pull waits out ack_wait.
+        await wait_until(lambda: behaviour.applied_count_is(45), timeout=60)
+        await wait_until(lambda: _count_is(billing, 8), timeout=60)
         await wait_until(lambda: _drained(jetstream), timeout=10)
         await asyncio.sleep(0.5)  # nothing more may arrive
         dead = await billing.dead_letters.count_open()

@@ -117,8 +117,8 @@ async def test_demo_journey_in_the_browser(web_stack):
             await shot(page, "08-dashboard-dark")
 
             nav = page.get_by_role("navigation", name="Main")
-            await nav.get_by_role("link", name="Markets").click()
-            await expect(page.get_by_text("arrives with the market-data issue")).to_be_visible()
+            await nav.get_by_role("link", name="Bots").click()
+            await expect(page.get_by_text("arrives with the strategy issue")).to_be_visible()
             await nav.get_by_role("link", name="Settings").click()
             await page.get_by_role("link", name="Security").click()
             await expect(page.get_by_text("this device")).to_be_visible()
