@@ -61,3 +61,17 @@ def test_broadcast_is_for_events_the_service_is_registered_to_follow():
         handlers.broadcast(hold_created)
     with pytest.raises(ValueError, match="not an event subject"):
         handlers.broadcast(registry.STATUS["gateway"])
+
+
+async def test_a_broadcast_subscriber_never_answers_a_publishers_ack_request(
+    nats_url, database_url, jetstream
+):
+    """js.publish waits for the stream's PubAck on a reply subject the core subscriber also sees."""
+    seen: list = []
+    async with running(replica(nats_url, database_url, seen)):
+        for i in range(50):
+            ack = await jetstream.publish(
+                "market-data.evt.quote.updated.v1.capitalcom.EURUSD", quote(i).model_dump_json().encode()
+            )
+            assert ack.stream == "MARKET_DATA_QUOTES" and ack.seq > 0
+        await wait_until(lambda: len(seen) == 50, timeout=10)

@@ -178,9 +178,13 @@ def build_router(
             )
             continue
         if item.mode == "broadcast":
-            router.subscriber(route.subject.pattern, title=f"{handlers.service}:live:{route.subject.base}")(
-                _typed(_broadcast(func), route.model, None)
-            )
+            router.subscriber(
+                route.subject.pattern,
+                # A JetStream publish carries a reply subject for its PubAck: a core subscriber that
+                # answered it would hand the publisher a bogus acknowledgement.
+                no_reply=True,
+                title=f"{handlers.service}:live:{route.subject.base}",
+            )(_typed(_broadcast(func), route.model, None))
             continue
         stream = route.stream
         assert stream is not None, route.subject.base
