@@ -1,8 +1,11 @@
 """Broadcast subscriptions: every replica of the following service sees every event, with no
 durable consumer, inbox row or acknowledgement."""
 
+import asyncio
+import json
 from decimal import Decimal
 
+import nats
 import pytest
 
 from tt_contracts import registry
@@ -66,12 +69,25 @@ def test_broadcast_is_for_events_the_service_is_registered_to_follow():
 async def test_a_broadcast_subscriber_never_answers_a_publishers_ack_request(
     nats_url, database_url, jetstream
 ):
-    """js.publish waits for the stream's PubAck on a reply subject the core subscriber also sees."""
+    """A JetStream publish asks for its PubAck on a reply subject the core subscriber sees as well:
+    only the stream may answer, or a publisher could take the subscriber's reply for the ack."""
     seen: list = []
     async with running(replica(nats_url, database_url, seen)):
-        for i in range(50):
-            ack = await jetstream.publish(
-                "market-data.evt.quote.updated.v1.capitalcom.EURUSD", quote(i).model_dump_json().encode()
-            )
-            assert ack.stream == "MARKET_DATA_QUOTES" and ack.seq > 0
-        await wait_until(lambda: len(seen) == 50, timeout=10)
+        nc = await nats.connect(nats_url)
+        try:
+            answers: list[bytes] = []
+            inbox = nc.new_inbox()
+
+            async def collect(msg) -> None:
+                answers.append(msg.data)
+
+            await nc.subscribe(inbox, cb=collect)
+            for i in range(20):
+                subject = "market-data.evt.quote.updated.v1.capitalcom.EURUSD"
+                await nc.publish(subject, quote(i).model_dump_json().encode(), reply=inbox)
+            await wait_until(lambda: len(seen) == 20 and len(answers) >= 20, timeout=10)
+            await asyncio.sleep(0.3)  # room for any late extra answer
+        finally:
+            await nc.close()
+    assert len(answers) == 20
+    assert all(json.loads(a)["stream"] == "MARKET_DATA_QUOTES" for a in answers)
