@@ -32,7 +32,11 @@ def install_error_handlers(app: FastAPI) -> None:
             404: "not_found",
             405: "method_not_allowed",
             409: "conflict",
+            413: "too_large",
+            422: "invalid",
             429: "rate_limited",
+            503: "unavailable",
+            504: "timeout",
         }.get(exc.status_code, "error")
         return _json(exc.status_code, code, str(exc.detail))
 
