@@ -53,6 +53,7 @@ async def run(nats_url: str, database_url: str, hits: int, bars: int) -> None:
         )
         command = RenderChart(
             request_id=uuid4(),
+            user_id=uuid4(),  # as bots' commands do: the requester is recorded (once per user and chart)
             instrument=InstrumentRef(symbol="EURUSD"),
             timeframe=Timeframe.H1,
             end=datetime(2026, 3, 2, tzinfo=UTC),

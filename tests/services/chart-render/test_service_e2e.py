@@ -189,3 +189,41 @@ async def test_bad_input_fails_cleanly_and_the_service_keeps_working(
         [event] = await events.for_request(good.request_id)
         assert isinstance(event, ChartRendered)
         assert len(market.requests) == 2, "invalid indicators are refused before asking market-data"
+
+
+async def test_a_user_reads_only_charts_rendered_at_their_request(
+    nats_url, database_url, jetstream, tmp_path
+):
+    alice, bob = uuid4(), uuid4()
+    async with stack(nats_url, database_url, tmp_path) as (_, chart):
+        events = await Events(jetstream).start()
+        cmd = command(user_id=alice)
+        await send(jetstream, cmd)
+        [event] = await events.for_request(cmd.request_id)
+        key = event.object_key
+
+        async def get(user_id, object_key=key):
+            return await ask(
+                chart.runtime.broker, registry.CHART_GET, GetChart(object_key=object_key, user_id=user_id)
+            )
+
+        # Recorded before the event went out: the requester can fetch it as soon as they hear of it.
+        assert (await get(alice)).size_bytes == event.size_bytes
+        assert (await get(None)).size_bytes == event.size_bytes  # internal callers pass no user
+        chart.charts.owners._recorded.clear()  # as on another replica: the table answers
+        assert (await get(alice)).size_bytes == event.size_bytes
+        with pytest.raises(RemoteError) as other:
+            await get(bob)
+        with pytest.raises(RemoteError) as missing:
+            await get(alice, "charts/00/" + "0" * 64 + ".png")
+        # Another user's chart answers exactly as a key that does not exist: keys cannot be probed.
+        assert other.value.code == missing.value.code == "not_found"
+        assert other.value.detail.message.replace(key, "K") == missing.value.detail.message.replace(
+            "charts/00/" + "0" * 64 + ".png", "K"
+        )
+
+        # Bob asking for the same chart gets the same object, and from then on may read it.
+        again = command(user_id=bob)
+        await send(jetstream, again)
+        [second] = await events.for_request(again.request_id)
+        assert second.object_key == key and (await get(bob)).size_bytes == event.size_bytes

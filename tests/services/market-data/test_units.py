@@ -1,4 +1,4 @@
-"""Pure rules: indicators against TA-Lib, the cache, CSV validation, the aggregator."""
+"""Pure rules: indicators against TA-Lib, the cache, CSV validation, the aggregator, gap counting."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -7,7 +7,16 @@ import numpy as np
 import talib
 
 from tt_contracts.common import IndicatorSpec
-from tt_market_data.domain import TickAggregator, bar_open, candle_message_id
+from tt_market_data.domain import (
+    TIMEFRAMES,
+    OpenSlots,
+    TickAggregator,
+    TradingHours,
+    bar_open,
+    candle_message_id,
+    find_gaps,
+    step,
+)
 from tt_market_data.indicators import IndicatorCache, catalogue, compute, compute_many, lookup
 from tt_market_data.uploads import parse_and_validate
 
@@ -123,3 +132,32 @@ def test_aggregator_bars_and_ids():
     assert one[0].candle.bid_low == Decimal(1) and one[1].candle.bid_low == Decimal("0.5")
     assert bar_open(datetime(2024, 3, 7, 5, tzinfo=UTC), "1w") == datetime(2024, 3, 4, tzinfo=UTC)
     assert candle_message_id("capitalcom", "X", "1m", t0) == candle_message_id("capitalcom", "X", "1m", t0)
+
+
+FX_HOURS = {
+    **{day: ["00:00 - 21:00", "21:05 - 00:00"] for day in ("mon", "tue", "wed", "thu")},
+    "fri": ["00:00 - 21:00"],
+    "sat": [],
+    "sun": ["21:05 - 00:00"],
+}
+
+
+def test_gap_count_agrees_with_the_gap_walk_for_every_timeframe():
+    rng = np.random.default_rng(5)
+    for hours in (TradingHours.parse(FX_HOURS), TradingHours.parse({d: ["13:30 - 20:00"] for d in FX_HOURS})):
+        for tf in TIMEFRAMES:
+            slots = OpenSlots(hours, tf)
+            first = bar_open(datetime(2023, 12, 28, 7, 13, tzinfo=UTC), tf)
+            grid = [first + step(tf) * i for i in range(3000)]
+            grid = [t for t in grid if hours.overlaps(t, t + step(tf))]  # stored bars: open slots only
+            # Drop a fifth of the bars between the first and the last: holes of every size.
+            kept = [grid[0], *(t for t in grid[1:-1] if rng.random() > 0.2), grid[-1]]
+            walked = find_gaps(kept, tf, kept[0], kept[-1], hours.overlaps, limit=10**6)
+            on_open = sum(slots.is_open(t) for t in kept)
+            assert on_open == len(kept)  # the mask agrees with the hours on every stored bar
+            assert slots.gaps(kept[0], kept[-1], on_open) == len(walked) == len(grid) - len(kept), tf
+            closed = [t for t in (kept[0] + step(tf) * i for i in range(3000)) if not slots.is_open(t)]
+            assert not any(hours.overlaps(t, t + step(tf)) for t in closed)
+    always = OpenSlots(TradingHours.parse(None), "1h")
+    start = datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
+    assert always.count(start, start + timedelta(days=3)) == 72  # 11:00 on day 1 to 10:00 on day 4

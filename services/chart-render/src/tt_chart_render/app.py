@@ -9,6 +9,7 @@ from faststream.asgi import AsgiFastStream
 from tt_runtime.service import ServiceRuntime
 
 from .adapters.events import DirectPublisher
+from .adapters.owners import RenderOwners
 from .adapters.storage import LocalObjectStore, ObjectStore, S3ObjectStore
 from .handlers import build_handlers
 from .pool import RenderPool
@@ -50,6 +51,7 @@ def build(settings: Settings | None = None, *, store: ObjectStore | None = None)
         publish=DirectPublisher(runtime),
         store=store or object_store(settings),
         pool=pool,
+        owners=RenderOwners(runtime.db, settings.known_keys_cache),
         known_keys=settings.known_keys_cache,
     )
     runtime.include(build_handlers(charts))

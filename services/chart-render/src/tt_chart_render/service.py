@@ -24,6 +24,7 @@ from tt_contracts.market_data import CandlesReply, GetCandles
 from tt_runtime.client import RemoteError
 from tt_runtime.errors import NotFoundError, PermanentError, TransientError
 
+from .adapters.owners import RenderOwners
 from .adapters.storage import ObjectStore
 from .domain import (
     ChartSpec,
@@ -96,12 +97,20 @@ def build_spec(command: RenderChart, reply: CandlesReply) -> ChartSpec:
 
 class ChartService:
     def __init__(
-        self, *, ask: Ask, publish: Publish, store: ObjectStore, pool: RenderPool, known_keys: int = 4096
+        self,
+        *,
+        ask: Ask,
+        publish: Publish,
+        store: ObjectStore,
+        pool: RenderPool,
+        owners: RenderOwners,
+        known_keys: int = 4096,
     ):
         self.ask = ask
         self.publish = publish
         self.store = store
         self.pool = pool
+        self.owners = owners
         self._known: OrderedDict[str, int] = OrderedDict()  # object key -> size in bytes
         self._known_max = known_keys
         self.renders = 0  # charts actually drawn (not served from the store)
@@ -122,6 +131,8 @@ class ChartService:
             event: ChartRendered | ChartFailed = await self.render(command)
         except InvalidChart as exc:
             event = self._failed(command, str(exc))
+        if isinstance(event, ChartRendered) and command.user_id is not None:
+            await self.owners.record(event.object_key, command.user_id)  # before the user can hear of it
         await self.publish(
             registry.CHART_RENDERED if isinstance(event, ChartRendered) else registry.CHART_FAILED, event
         )
@@ -224,9 +235,16 @@ class ChartService:
             self._known.popitem(last=False)
 
     async def get(self, request: GetChart) -> ChartReply:
+        """The stored chart. A user gets only charts rendered at their request; anything else answers
+        exactly as a missing key does, so keys cannot be probed. Internal callers pass no user."""
+        missing = NotFoundError(f"no chart {request.object_key}")
+        if request.user_id is not None and not await self.owners.requested(
+            request.object_key, request.user_id
+        ):
+            raise missing
         data = await self.store.get(request.object_key)
         if data is None:
-            raise NotFoundError(f"no chart {request.object_key}")
+            raise missing
         if len(data) > MAX_REPLY_BYTES:
             raise PermanentError(f"chart {request.object_key} is too large to send over the bus")
         return ChartReply(

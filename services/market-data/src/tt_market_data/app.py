@@ -20,7 +20,9 @@ def build(settings: Settings | None = None) -> tuple[ServiceRuntime, MarketData,
     live = LiveFeed(service)
     if settings.live_on:
         runtime.after_startup = _chain(runtime.after_startup, live.start)  # type: ignore[method-assign]
-    runtime.on_shutdown = _chain_first(live.stop, service.provider.aclose, runtime.on_shutdown)  # type: ignore[method-assign]
+    runtime.on_shutdown = _chain_first(  # type: ignore[method-assign]
+        live.stop, service.provider.aclose, service.reads.close, runtime.on_shutdown
+    )
     return runtime, service, live
 
 

@@ -213,6 +213,16 @@ class TradingHours:
             cursor = day_end
         return False
 
+    def week_mask(self, timeframe: str) -> tuple[bool, ...]:
+        """Per slot of the ``timeframe`` grid over one week from Monday 00:00 UTC: whether the market
+        is open at some minute of it (the rule of ``overlaps``, for every slot at once)."""
+        minutes = [False] * (7 * 1440)
+        for day, segments in enumerate(self.segments):
+            for start, end in segments:
+                minutes[day * 1440 + start : day * 1440 + end] = [True] * max(0, end - start)
+        width = TIMEFRAME_SECONDS[timeframe] // 60
+        return tuple(any(minutes[i : i + width]) for i in range(0, len(minutes), width))
+
 
 def _minutes(text: str) -> int:
     hours, minutes = text.split(":")
@@ -243,3 +253,33 @@ def find_gaps(
 
 def with_source(candle: Candle, source: str) -> Candle:
     return replace(candle, source=source)
+
+
+class OpenSlots:
+    """Counts the grid slots of one timeframe inside trading hours over any span, in constant time:
+    the grid is anchored on a Monday and the hours repeat weekly, so prefix sums over one week do."""
+
+    def __init__(self, hours: TradingHours, timeframe: str) -> None:
+        self.mask = hours.week_mask(timeframe)
+        self.width = step(timeframe)
+        self.prefix = [0]
+        for is_open in self.mask:
+            self.prefix.append(self.prefix[-1] + is_open)
+
+    def _before(self, moment: datetime) -> int:
+        """Open slots opening at or after the anchor and before ``moment``."""
+        index = -((GRID_ANCHOR - moment) // self.width)  # ceiling: a slot opening at ``moment`` is out
+        weeks, rest = divmod(index, len(self.mask))
+        return weeks * self.prefix[-1] + self.prefix[rest]
+
+    def count(self, start: datetime, end: datetime) -> int:
+        """Open slots whose open time is in [start, end)."""
+        return max(0, self._before(end) - self._before(start))
+
+    def is_open(self, open_time: datetime) -> bool:
+        return self.mask[((open_time - GRID_ANCHOR) // self.width) % len(self.mask)]
+
+    def gaps(self, first: datetime, last: datetime, open_bars: int) -> int:
+        """Missing bars inside trading hours from ``first`` to ``last`` (what ``find_gaps`` lists, counted),
+        given how many stored bars of the span lie on open slots (bars are distinct and on the grid)."""
+        return max(0, self.count(first, last + self.width) - open_bars)

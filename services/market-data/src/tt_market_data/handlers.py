@@ -49,9 +49,14 @@ async def watchlist_remove(request: md.WatchlistChange, uow: UnitOfWork) -> md.W
     return await svc().watchlist_change(request, uow, add=False)
 
 
-@handlers.respond(md.CANDLES_GET)
-async def get_candles(request: md.GetCandles, uow: UnitOfWork) -> md.CandlesReply:
-    return await svc().candles(request, uow)
+@handlers.respond(md.CANDLES_GET, transactional=False)
+async def get_candles(request: md.GetCandles, _uow: None) -> md.CandlesReply:
+    return await svc().candles(request)
+
+
+@handlers.respond(md.COVERAGE_GET, transactional=False)
+async def get_coverage(request: md.GetCoverage, _uow: None) -> md.CoverageReply:
+    return await svc().coverage(request)
 
 
 @handlers.respond(md.QUOTE_LATEST)

@@ -132,9 +132,10 @@ class LiveFeed:
             if event.bid is None or event.ask is None or event.epic not in self.ids:
                 return
             closed = self.aggregator.add(event.epic, event.time, event.bid, event.ask)
+            # Bars first: a closed bar is what bots wait for, and the quote's PubAck would delay it.
+            await self._close(closed + self.aggregator.flush())
             if self.settings.live_publish_quotes:
                 await self._publish_quote(event)
-            await self._close(closed + self.aggregator.flush())
         elif isinstance(event, cc.StreamConnected):
             self.connected = True
             if event.reconnected:

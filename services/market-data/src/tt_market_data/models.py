@@ -76,6 +76,17 @@ candle = Table(
     PrimaryKeyConstraint("instrument_id", "timeframe", "open_time"),
 )
 
+# One row per stored series; ``revision`` goes up with every write of its candles (in the writer's
+# transaction), so a cached reply is known current by one primary-key lookup.
+candle_series = Table(
+    "candle_series",
+    metadata,
+    Column("instrument_id", Integer, nullable=False),
+    Column("timeframe", String(4), nullable=False),
+    Column("revision", BigInteger, nullable=False, server_default=text("1")),
+    PrimaryKeyConstraint("instrument_id", "timeframe"),
+)
+
 backfill_state = Table(
     "backfill_state",
     metadata,

@@ -1,9 +1,11 @@
 """Queries. Candles go through psycopg directly: binary COPY (straight into the table for new bars,
-else into a temp table, then one INSERT … ON CONFLICT); range reads as plain tuples. Everything runs
-on the unit of work's connection, so it shares its transaction."""
+else into a temp table, then one INSERT … ON CONFLICT); range reads as plain tuples. Queries run on the
+connection they are given: the unit of work's for writes (they share its transaction), a read
+connection for pure reads."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -11,12 +13,14 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from tt_runtime.db import UnitOfWork
 
 from .adapters.capitalcom import InstrumentRecord
+from .domain import GRID_ANCHOR, TIMEFRAME_SECONDS
 from .models import backfill_state, instrument, watchlist_item
 
 CANDLE_COLUMNS = (
@@ -69,6 +73,7 @@ async def copy_candles(conn: psycopg.AsyncConnection, rows: Iterable[Sequence[An
                 await cur.execute("ROLLBACK TO SAVEPOINT candle_copy")  # then take the upsert path
             else:
                 await cur.execute("RELEASE SAVEPOINT candle_copy")
+                await bump_series(cur, ((r[0], r[1]) for r in rows))
                 return len(rows)
         await cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS candle_load "
@@ -85,7 +90,10 @@ async def copy_candles(conn: psycopg.AsyncConnection, rows: Iterable[Sequence[An
             f"ORDER BY instrument_id, timeframe, open_time ON CONFLICT (instrument_id, timeframe, open_time) "
             f"{conflict}"
         )
-        return max(cur.rowcount, 0)
+        written = max(cur.rowcount, 0)
+        if written:
+            await bump_series(cur, ((r[0], r[1]) for r in rows))
+        return written
 
 
 async def _copy(cur: psycopg.AsyncCursor, table: str, rows: list[Sequence[Any]]) -> None:
@@ -138,10 +146,32 @@ async def claim_closed_candle(conn: psycopg.AsyncConnection, row: Sequence[Any])
         return (await cur.fetchone()) is not None
 
 
-RANGE_SELECT = (
-    "SELECT open_time, bid_open, bid_high, bid_low, bid_close, ask_open, ask_high, ask_low, ask_close, "
-    "volume FROM market_data.candle WHERE instrument_id = %s AND timeframe = %s "
-)
+# The columns a reply needs for each price side, in the reply's order: open, high, low, close, volume,
+# then the close spread (NULL where the ask is unknown). ``mid`` is computed in Python from both sides
+# so its decimals stay exact; ``ask`` falls back to the bid where no ask is stored (uploaded data).
+PRICE_COLUMNS = {
+    "bid": "bid_open, bid_high, bid_low, bid_close, volume, ask_close - bid_close",
+    "ask": (
+        "COALESCE(ask_open, bid_open), COALESCE(ask_high, bid_high), COALESCE(ask_low, bid_low), "
+        "COALESCE(ask_close, bid_close), volume, ask_close - bid_close"
+    ),
+    "mid": "bid_open, bid_high, bid_low, bid_close, volume, ask_close - bid_close, "
+    "ask_open, ask_high, ask_low, ask_close",
+}
+
+
+def range_sql(price: str, *, start: bool, end: bool) -> str:
+    """Oldest first from ``start``, else newest first before ``end`` (the caller reverses): one index
+    range scan on the primary key either way."""
+    sql = (
+        f"SELECT open_time, {PRICE_COLUMNS[price]} FROM market_data.candle "
+        "WHERE instrument_id = %s AND timeframe = %s "
+    )
+    if start:
+        sql += "AND open_time >= %s "
+    if end:
+        sql += "AND open_time < %s "
+    return sql + f"ORDER BY open_time {'ASC' if start else 'DESC'} LIMIT %s"
 
 
 async def read_candles(
@@ -151,27 +181,45 @@ async def read_candles(
     start: datetime | None,
     end: datetime | None,
     limit: int,
+    price: str = "bid",
 ) -> list[tuple]:
     """Oldest first. With ``start``: the first ``limit`` bars from it; otherwise the last ``limit``
-    bars before ``end``. One index range scan on the primary key either way."""
+    bars before ``end``. Rows are (open_time, open, high, low, close, volume, spread[, ask o/h/l/c])."""
     params: list[Any] = [instrument_id, timeframe]
-    sql = RANGE_SELECT
-    if start is not None:
-        sql += "AND open_time >= %s "
-        params.append(start)
-    if end is not None:
-        sql += "AND open_time < %s "
-        params.append(end)
-    descending = start is None
-    sql += f"ORDER BY open_time {'DESC' if descending else 'ASC'} LIMIT %s"
+    params += [t for t in (start, end) if t is not None]
     params.append(limit)
     # Text results: psycopg builds a Decimal from numeric text about twice as fast as from binary.
     async with conn.cursor() as cur:
-        await cur.execute(sql, params)
+        await cur.execute(range_sql(price, start=start is not None, end=end is not None), params)
         rows = await cur.fetchall()
-    if descending:
+    if start is None:
         rows.reverse()
     return rows
+
+
+async def series_revision(conn: psycopg.AsyncConnection, instrument_id: int, timeframe: str) -> int:
+    """Bumped by every write of the series: a reply built at one revision is current while it holds."""
+    cur = await conn.execute(
+        "SELECT revision FROM market_data.candle_series WHERE instrument_id = %s AND timeframe = %s",
+        (instrument_id, timeframe),
+    )
+    row = await cur.fetchone()
+    return row[0] if row else 0
+
+
+async def bump_series(
+    cur: psycopg.AsyncConnection | psycopg.AsyncCursor, keys: Iterable[tuple[int, str]]
+) -> None:
+    """In the writer's transaction; sorted, so concurrent writers lock the rows in one order."""
+    keys = sorted(set(keys))
+    if not keys:
+        return
+    await cur.execute(
+        "INSERT INTO market_data.candle_series AS s (instrument_id, timeframe) "
+        "SELECT * FROM unnest(%s::int[], %s::text[]) "
+        "ON CONFLICT (instrument_id, timeframe) DO UPDATE SET revision = s.revision + 1",
+        ([k[0] for k in keys], [k[1] for k in keys]),
+    )
 
 
 async def open_times(
@@ -194,6 +242,48 @@ async def latest_candle(conn: psycopg.AsyncConnection, instrument_id: int) -> tu
             (instrument_id,),
         )
         return await cur.fetchone()
+
+
+# --- coverage -------------------------------------------------------------------------------------
+
+# Slot of the week of a bar, per timeframe, as an index into the concatenated week masks of all
+# timeframes (``coverage_counts``): each timeframe's mask starts where the previous one's ends.
+_WEEK = 7 * 86400
+_MASK_OFFSETS = dict(
+    zip(
+        TIMEFRAME_SECONDS,
+        itertools.accumulate((_WEEK // s for s in TIMEFRAME_SECONDS.values()), initial=0),
+        strict=False,
+    )
+)
+_EPOCH_OF_ANCHOR = int(GRID_ANCHOR.timestamp())
+
+
+def _slot_index(timeframe: str, seconds: int) -> str:
+    slots = _WEEK // seconds
+    # date_part is float8 (exact for whole seconds); extract() is numeric, twice as slow over many rows.
+    slot = f"floor((date_part('epoch', open_time) - {_EPOCH_OF_ANCHOR}) / {seconds})::bigint"
+    week_slot = f"mod(mod({slot}, {slots}) + {slots}, {slots})"  # also before the anchor
+    return f"WHEN '{timeframe}' THEN {_MASK_OFFSETS[timeframe] + 1} + {week_slot}"
+
+
+_SLOT_INDEX = f"CASE timeframe {' '.join(_slot_index(tf, s) for tf, s in TIMEFRAME_SECONDS.items())} END"
+
+
+async def coverage_counts(
+    conn: psycopg.AsyncConnection, instrument_id: int, week_masks: dict[str, Sequence[bool]]
+) -> list[tuple]:
+    """(timeframe, source, bars, first, last, bars on open slots) for every stored series of the
+    instrument, in one pass over its rows. ``week_masks``: per timeframe, whether each slot of the week
+    (from the grid's Monday anchor) is inside trading hours."""
+    mask = [bool(v) for tf in TIMEFRAME_SECONDS for v in week_masks[tf]]
+    cur = await conn.execute(
+        "SELECT timeframe, source, count(*), min(open_time), max(open_time), "
+        f"count(*) FILTER (WHERE (%s::boolean[])[{_SLOT_INDEX}]) FROM market_data.candle "
+        "WHERE instrument_id = %s GROUP BY timeframe, source",
+        (mask, instrument_id),
+    )
+    return await cur.fetchall()
 
 
 # --- backfill state -----------------------------------------------------------------------------
@@ -284,6 +374,15 @@ async def ensure_instrument(
 async def find_instrument(uow: UnitOfWork, venue: str, symbol: str) -> Any:
     stmt = select(instrument).where(instrument.c.venue == venue, instrument.c.symbol == symbol)
     return (await uow.execute(stmt)).first()
+
+
+async def read_instrument(conn: psycopg.AsyncConnection, venue: str, symbol: str) -> Any:
+    """``find_instrument`` on a plain psycopg connection (same columns, attribute access)."""
+    async with conn.cursor(row_factory=namedtuple_row) as cur:
+        await cur.execute(
+            "SELECT * FROM market_data.instrument WHERE venue = %s AND symbol = %s", (venue, symbol)
+        )
+        return await cur.fetchone()
 
 
 def _visible(user_id: UUID | None):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import numpy as np
+import psycopg
 import structlog
 
 from tt_contracts import market_data as md
@@ -20,8 +22,19 @@ from tt_runtime.service import ServiceRuntime
 
 from . import repository as repo
 from .adapters.capitalcom import CapitalComProvider
-from .domain import ClosedBar, TradingHours, bar_open, candle_message_id, find_gaps, step
+from .domain import (
+    TIMEFRAMES,
+    ClosedBar,
+    OpenSlots,
+    TradingHours,
+    bar_open,
+    candle_message_id,
+    find_gaps,
+    step,
+)
 from .indicators import IndicatorCache, IndicatorError, compute_many
+from .reads import ReadConnections
+from .replies import ReplyCache, reply_key
 from .settings import Settings
 from .uploads import parse_and_validate
 
@@ -54,7 +67,13 @@ class MarketData:
         self.settings = settings
         self.provider = provider
         self.cache = IndicatorCache(settings.indicator_cache_size)
+        self.replies = ReplyCache(settings.reply_cache_bars)
+        self.reads = ReadConnections(settings.database_url, settings.read_connections)
         self._hours: dict[int, TradingHours] = {}
+        self._slots: dict[tuple[int, str], OpenSlots] = {}
+        # (venue, symbol) -> (expiry, row): instruments change on a sync, which clears this; another
+        # replica's sync shows up within ``instrument_cache_seconds``.
+        self._instruments: dict[tuple[str, str], tuple[float, Any]] = {}
 
     def uow(self) -> UnitOfWork:
         return self.runtime.unit_of_work()
@@ -65,7 +84,7 @@ class MarketData:
         async with self.uow() as uow:
             await repo.upsert_instruments(uow, VENUE, records)
             types = await repo.count_by_type(uow, VENUE)
-        self._hours.clear()
+        self._forget_instruments()
         log.info("instruments synced", count=len(records))
         return md.SyncReply(instruments=len(records), types=types)
 
@@ -81,10 +100,38 @@ class MarketData:
             raise NotFoundError(f"unknown instrument {ref.venue}:{ref.symbol}")
         return row
 
+    async def _read_instrument(
+        self, conn: psycopg.AsyncConnection, ref: InstrumentRef, user_id: UUID | None = None
+    ) -> Any:
+        """``_instrument`` for pure reads: from memory when known, else on the read connection."""
+        key = (ref.venue, ref.symbol)
+        now = time.monotonic()
+        cached = self._instruments.get(key)
+        if cached is not None and cached[0] > now:
+            row = cached[1]
+        else:
+            row = await repo.read_instrument(conn, ref.venue, ref.symbol)
+            if row is not None:
+                self._instruments[key] = (now + self.settings.instrument_cache_seconds, row)
+        if row is None or (row.owner_user_id is not None and row.owner_user_id != user_id):
+            raise NotFoundError(f"unknown instrument {ref.venue}:{ref.symbol}")
+        return row
+
+    def _forget_instruments(self) -> None:
+        self._instruments.clear()
+        self._hours.clear()
+        self._slots.clear()
+
     def hours(self, row: Any) -> TradingHours:
         if row.id not in self._hours:
             self._hours[row.id] = TradingHours.parse(repo.hours_of(row))
         return self._hours[row.id]
+
+    def open_slots(self, row: Any, timeframe: str) -> OpenSlots:
+        key = (row.id, timeframe)
+        if key not in self._slots:
+            self._slots[key] = OpenSlots(self.hours(row), timeframe)
+        return self._slots[key]
 
     # --- watchlists -------------------------------------------------------------------------
     async def watchlist(self, uow: UnitOfWork, user_id: UUID, name: str) -> md.WatchlistReply:
@@ -160,31 +207,48 @@ class MarketData:
             gaps=gaps,
         )
 
-    async def candles(self, request: md.GetCandles, uow: UnitOfWork) -> md.CandlesReply:
-        row = await self._instrument(uow, request.instrument, request.user_id)
+    async def candles(self, request: md.GetCandles) -> md.CandlesReply:
+        """A pure read: no unit of work. A reply cached at the series' current revision is returned
+        as is; otherwise one range query builds it."""
         tf = request.timeframe.value
-        conn = await repo.pg(uow)
-        rows = await repo.read_candles(conn, row.id, tf, request.start, request.end, request.limit)
-        return self.columnar(row, request, rows)
+        async with self.reads.connection() as conn:
+            row = await self._read_instrument(conn, request.instrument, request.user_id)
+            key = reply_key(row.id, request)
+            revision = await repo.series_revision(conn, row.id, tf)
+            cached = self.replies.get(key, revision)
+            if cached is not None:
+                return cached
+            rows = await repo.read_candles(
+                conn, row.id, tf, request.start, request.end, request.limit, request.price
+            )
+        reply = self.columnar(row, request, rows, revision)
+        self.replies.put(key, revision, reply)
+        return reply
 
-    def columnar(self, row: Any, request: md.GetCandles, rows: list[tuple]) -> md.CandlesReply:
-        times, bo, bh, bl, bc, ao, ah, al, ac, vol = (
-            (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 10
-        )
-        if request.price == "bid" or not rows or ac[0] is None:
-            o, h, lo, c = bo, bh, bl, bc
-        elif request.price == "ask":
-            o, h, lo, c = ao, ah, al, ac
-        else:
+    def columnar(self, row: Any, request: md.GetCandles, rows: list[tuple], revision: int) -> md.CandlesReply:
+        """Rows as ``repository.read_candles`` returns them for ``request.price``, read at the series'
+        ``revision`` (part of the indicator cache key: a bar replaced in place changes no bounds)."""
+        columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(7)]
+        times, o, h, lo, c, vol, spread = columns[:7]
+        if request.price == "mid" and rows:
             two = Decimal(2)
             o, h, lo, c = (
-                [(x + y) / two for x, y in zip(b, a, strict=True)]
-                for b, a in ((bo, ao), (bh, ah), (bl, al), (bc, ac))
+                [(b + a) / two if a is not None else b for b, a in zip(bid, ask, strict=True)]
+                for bid, ask in zip((o, h, lo, c), columns[7:], strict=True)
             )
-        spread = [a - b for a, b in zip(ac, bc, strict=True)] if rows and ac[0] is not None else []
+        if None in spread:
+            spread = []  # the ask is not known for every bar (uploaded data)
         indicators: dict[str, list[float | None]] = {}
         if request.indicators and rows:
-            key_base = (row.id, request.timeframe.value, request.price, times[0], times[-1], len(times))
+            key_base = (
+                row.id,
+                request.timeframe.value,
+                request.price,
+                revision,
+                times[0],
+                times[-1],
+                len(times),
+            )
             ohlcv = {"open": o, "high": h, "low": lo, "close": c, "volume": vol}
 
             def arrays() -> dict[str, np.ndarray]:
@@ -202,7 +266,9 @@ class MarketData:
             gaps = find_gaps(
                 times, request.timeframe.value, times[0], times[-1], self.hours(row).overlaps, 100
             )
-        return md.CandlesReply(
+        # Not validated again: every value comes typed from the database (Decimal, UTC datetimes), and
+        # validating 6,000 of them would cost as much as reading them.
+        return md.CandlesReply.model_construct(
             instrument=request.instrument,
             timeframe=request.timeframe,
             open_time=times,
@@ -214,6 +280,41 @@ class MarketData:
             indicators=indicators,
             spread=spread,
             gaps=gaps,
+        )
+
+    async def coverage(self, request: md.GetCoverage) -> md.CoverageReply:
+        """Per stored timeframe: range, bar count, bars per source and gaps, aggregated in SQL in one
+        pass over the instrument's rows (only one row per timeframe and source comes back). Gaps are the
+        open slots between the first and the last bar minus the bars stored on open slots."""
+        async with self.reads.connection() as conn:
+            row = await self._read_instrument(conn, request.instrument)
+            slots = {tf: self.open_slots(row, tf) for tf in TIMEFRAMES}
+            counts = await repo.coverage_counts(conn, row.id, {tf: s.mask for tf, s in slots.items()})
+        series: dict[str, dict[str, Any]] = {}
+        for tf, source, bars, first, last, open_bars in counts:
+            view = series.setdefault(tf, {"bars": 0, "open": 0, "first": first, "last": last, "sources": {}})
+            view["bars"] += bars
+            view["open"] += open_bars
+            view["first"], view["last"] = min(view["first"], first), max(view["last"], last)
+            view["sources"][source] = bars
+        return md.CoverageReply(
+            instrument=request.instrument,
+            timeframes=[
+                md.CoverageView(
+                    timeframe=tf,
+                    first=view["first"],
+                    last=view["last"],
+                    bars=view["bars"],
+                    # As for reads: only venue instruments have trading hours to tell a gap from a
+                    # closed market.
+                    gaps=slots[tf].gaps(view["first"], view["last"], view["open"])
+                    if row.venue == VENUE
+                    else 0,
+                    sources=dict(sorted(view["sources"].items())),
+                )
+                for tf in TIMEFRAMES
+                if (view := series.get(tf)) is not None
+            ],
         )
 
     async def latest_quote(self, request: md.GetLatestQuote, uow: UnitOfWork) -> md.LatestQuoteReply:
@@ -242,12 +343,14 @@ class MarketData:
         if not bars:
             return 0
         announced = 0
+        written: list[tuple[int, str]] = []
         async with self.uow() as uow:
             conn = await repo.pg(uow)
             for bar in bars:
                 instrument_id = ids[bar.epic]
                 if not await repo.claim_closed_candle(conn, bar.candle.row(instrument_id, bar.timeframe)):
                     continue
+                written.append((instrument_id, bar.timeframe))
                 c = bar.candle
                 event = md.CandleClosed(
                     message_id=candle_message_id(VENUE, bar.epic, bar.timeframe, c.open_time),
@@ -265,6 +368,7 @@ class MarketData:
                     md.CANDLE_CLOSED, event, venue=VENUE, symbol=bar.epic, timeframe=bar.timeframe
                 )
                 announced += 1
+            await repo.bump_series(conn, written)
         return announced
 
     # --- uploads ----------------------------------------------------------------------------
@@ -285,6 +389,7 @@ class MarketData:
             )
             if row.owner_user_id != request.user_id:
                 raise ConflictError(f"data set name {request.symbol!r} is taken")
+            self._instruments.pop((UPLOAD_VENUE, request.symbol), None)
             conn = await repo.pg(uow)
             imported = await repo.copy_candles(
                 conn, (c.row(row.id, request.timeframe.value) for c in parsed.candles), update=True

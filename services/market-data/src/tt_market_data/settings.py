@@ -36,6 +36,9 @@ class Settings(RuntimeSettings):
     sync_instruments_on_start: bool = True
 
     indicator_cache_size: int = 512  # entries of the in-process LRU
+    reply_cache_bars: int = 50_000  # bars held by cached candle replies (about 1 KB each with indicators)
+    read_connections: int = 4  # autocommit connections for pure reads (candles, coverage)
+    instrument_cache_seconds: float = 60.0  # how long another replica's catalogue sync may go unseen
 
     @property
     def live_on(self) -> bool:

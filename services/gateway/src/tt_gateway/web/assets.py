@@ -1,4 +1,5 @@
-"""Static files: our own CSS/JS, and htmx from ``node_modules`` (installed by ``npm ci``, never committed).
+"""Static files: our own CSS/JS, and the front-end packages from ``node_modules`` (installed by
+``npm ci``, never committed): htmx, and lightweight-charts for the markets pages.
 
 Served through routes rather than mounts so the web router stays one ``include_router``.
 """
@@ -16,12 +17,18 @@ from starlette.staticfiles import StaticFiles
 router = APIRouter(include_in_schema=False)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-# services/gateway/node_modules in the source tree; GATEWAY_VENDOR_DIR overrides (e.g. in an image).
-_DEFAULT_VENDOR = Path(__file__).resolve().parents[3] / "node_modules" / "htmx.org" / "dist"
-VENDOR_HTMX_DIR = Path(os.environ.get("GATEWAY_VENDOR_HTMX_DIR", _DEFAULT_VENDOR))
+# services/gateway/node_modules in the source tree; GATEWAY_VENDOR_*_DIR override (e.g. in an image).
+_NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
+VENDOR_HTMX_DIR = Path(os.environ.get("GATEWAY_VENDOR_HTMX_DIR", _NODE_MODULES / "htmx.org" / "dist"))
+VENDOR_CHARTS_DIR = Path(
+    os.environ.get("GATEWAY_VENDOR_CHARTS_DIR", _NODE_MODULES / "lightweight-charts" / "dist")
+)
+# The standalone build defines ``window.LightweightCharts``; pages load it with a plain script tag.
+CHARTS_SCRIPT = "/static/vendor/lightweight-charts/lightweight-charts.standalone.production.js"
 
 _own = StaticFiles(directory=STATIC_DIR, check_dir=False)
 _htmx = StaticFiles(directory=VENDOR_HTMX_DIR, check_dir=False)
+_charts = StaticFiles(directory=VENDOR_CHARTS_DIR, check_dir=False)
 
 
 def _is_dir(files: StaticFiles) -> bool:
@@ -43,6 +50,11 @@ async def _serve(files: StaticFiles, path: str, request: Request, cache: str) ->
 @router.get("/static/vendor/htmx/{path:path}")
 async def vendor_htmx(path: str, request: Request) -> Response:
     return await _serve(_htmx, path, request, "public, max-age=86400")
+
+
+@router.get("/static/vendor/lightweight-charts/{path:path}")
+async def vendor_charts(path: str, request: Request) -> Response:
+    return await _serve(_charts, path, request, "public, max-age=86400")
 
 
 @router.get("/static/{path:path}")

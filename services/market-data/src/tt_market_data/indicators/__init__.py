@@ -1,9 +1,10 @@
 """Indicators: TA-Lib's whole function set plus VWAP, SuperTrend, Ichimoku and pivots, with a cache.
 
-The cache is an in-process LRU keyed by (instrument, timeframe, price side, first bar, last bar, bar
-count, indicator, params): bots on one market ask for the same bars on every close, so one replica
-computes each value once. It is per process (replicas each compute once); that is the trade-off we
-take instead of a shared store, because a miss costs well under a millisecond for 1,000 bars.
+The cache is an in-process LRU keyed by (instrument, timeframe, price side, series revision, first
+bar, last bar, bar count, indicator, params): bots on one market ask for the same bars on every close,
+so one replica computes each value once. It is per process (replicas each compute once); that is the
+trade-off we take instead of a shared store, because a miss costs well under a millisecond for 1,000
+bars.
 """
 
 from __future__ import annotations
