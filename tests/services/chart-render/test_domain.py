@@ -120,3 +120,10 @@ def test_every_indicator_in_the_table_computes(name):
     out = compute(normalise_indicator(name, {}), cols)
     assert set(out) == set(INDICATORS[name].outputs)
     assert all((len(v) == 300 and np.isfinite(v[-1])) or name == "SUPERTREND" for v in out.values())
+
+
+def test_moving_average_types_from_the_indicator_catalogue_are_accepted():
+    """market-data's specs offer TA-Lib's matype; the renderer takes it and names it when not simple."""
+    assert normalise_indicator("BBANDS", {"matype": 1}).label == "BBANDS(20,2,2,1)"
+    stoch = normalise_indicator("STOCH", {"slowk_matype": 0, "slowd_matype": 0})
+    assert stoch.label == "STOCH(14,3,3)"

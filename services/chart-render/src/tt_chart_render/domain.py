@@ -52,6 +52,8 @@ def _p(default: float | int, low: float, high: float, integer: bool = True) -> P
 
 
 PERIOD = _p(14, 2, 500)
+# TA-Lib's moving-average types (0 SMA … 8 T3), as market-data's indicator specs offer them.
+MATYPE = _p(0, 0, 8)
 
 INDICATORS: dict[str, IndicatorDef] = {
     d.name: d
@@ -70,6 +72,7 @@ INDICATORS: dict[str, IndicatorDef] = {
                 "timeperiod": _p(20, 2, 500),
                 "nbdevup": _p(2.0, 0.1, 10, integer=False),
                 "nbdevdn": _p(2.0, 0.1, 10, integer=False),
+                "matype": MATYPE,
             },
             ("upperband", "middleband", "lowerband"),
         ),
@@ -103,7 +106,13 @@ INDICATORS: dict[str, IndicatorDef] = {
         IndicatorDef(
             "STOCH",
             "pane",
-            {"fastk_period": _p(14, 1, 200), "slowk_period": _p(3, 1, 100), "slowd_period": _p(3, 1, 100)},
+            {
+                "fastk_period": _p(14, 1, 200),
+                "slowk_period": _p(3, 1, 100),
+                "slowk_matype": MATYPE,
+                "slowd_period": _p(3, 1, 100),
+                "slowd_matype": MATYPE,
+            },
             ("slowk", "slowd"),
             period_keys=("fastk_period", "slowk_period", "slowd_period"),
             ylim=(0, 100),
@@ -145,7 +154,8 @@ class Indicator:
 
     @property
     def label(self) -> str:
-        values = ",".join(_fmt(v) for _, v in self.params)
+        # The moving-average type shows only when it is not TA-Lib's default (0, simple).
+        values = ",".join(_fmt(v) for k, v in self.params if not (k.endswith("matype") and v == 0))
         return f"{self.name}({values})" if values else self.name
 
     @property

@@ -163,6 +163,7 @@ class ChartService:
             timeframe=command.timeframe,
             end=command.end,
             limit=fetch_limit(command.bars, indicators),
+            user_id=command.user_id,
         )
         try:
             reply = await self.ask(registry.CANDLES_GET, request)
