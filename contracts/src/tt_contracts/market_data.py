@@ -159,6 +159,7 @@ class GetCoverage(Request):
     """What is stored for one instrument: per timeframe, the range, bar count, gaps and sources."""
 
     instrument: InstrumentRef
+    user_id: UUID | None = Field(default=None, description="Needed for the caller's own uploaded data set")
 
 
 class CoverageView(BaseModel):

@@ -53,3 +53,19 @@ async def test_upload_validate_then_import_all_or_nothing(market_data, client, d
         with pytest.raises(RemoteError) as err:
             await ask(client, md.UPLOAD_IMPORT, good.model_copy(update={"user_id": other}))
         assert err.value.code == "conflict"
+
+
+async def test_coverage_of_an_uploaded_data_set_is_its_owners_alone(market_data, client):
+    user, other = uuid4(), uuid4()
+    async with market_data():
+        done = await ask(
+            client,
+            md.UPLOAD_IMPORT,
+            md.UploadCsv(user_id=user, symbol="cov-set", timeframe="1h", content=_file()),
+        )
+        mine = await ask(client, md.COVERAGE_GET, md.GetCoverage(instrument=done.instrument, user_id=user))
+        [hourly] = mine.timeframes
+        assert hourly.timeframe == "1h" and hourly.bars == 50 and hourly.sources == {"upload": 50}
+        with pytest.raises(RemoteError) as err:
+            await ask(client, md.COVERAGE_GET, md.GetCoverage(instrument=done.instrument, user_id=other))
+        assert err.value.code == "not_found"

@@ -287,7 +287,7 @@ class MarketData:
         pass over the instrument's rows (only one row per timeframe and source comes back). Gaps are the
         open slots between the first and the last bar minus the bars stored on open slots."""
         async with self.reads.connection() as conn:
-            row = await self._read_instrument(conn, request.instrument)
+            row = await self._read_instrument(conn, request.instrument, request.user_id)
             slots = {tf: self.open_slots(row, tf) for tf in TIMEFRAMES}
             counts = await repo.coverage_counts(conn, row.id, {tf: s.mask for tf, s in slots.items()})
         series: dict[str, dict[str, Any]] = {}

@@ -119,8 +119,8 @@ async def quote(venue: str, symbol: str, runtime: RuntimeDep, _user: CurrentUser
     response_model=CoverageReply,
     summary="Stored bars per timeframe: range, count, gaps and sources",
 )
-async def coverage(venue: str, symbol: str, runtime: RuntimeDep, _user: CurrentUser) -> CoverageReply:
-    return await _call(queries.coverage(runtime, _ref(venue, symbol)))
+async def coverage(venue: str, symbol: str, runtime: RuntimeDep, user: CurrentUser) -> CoverageReply:
+    return await _call(queries.coverage(runtime, _ref(venue, symbol), user.user_id))
 
 
 @router.get("/{venue}/{symbol}/candles", response_model=Candles, summary="Candles with optional indicators")

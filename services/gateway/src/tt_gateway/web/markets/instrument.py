@@ -104,7 +104,7 @@ async def instrument_page(
     with contextlib.suppress(*CALL_ERRORS):  # the button then offers to add; adding twice is harmless
         watched = any(v.instrument == ref for v in await queries.watchlist(runtime, user.user_id))
     quote: LatestQuoteReply | None = (await queries.latest_quotes(runtime, [ref])).get(ref)
-    coverage, coverage_error = await _coverage(runtime, ref)
+    coverage, coverage_error = await _coverage(runtime, ref, user.user_id)
     chosen = format_specs(specs)
     chart_query = {"timeframe": timeframe.value, "indicators": chosen}
     return render(
@@ -140,8 +140,8 @@ async def instrument_page(
     )
 
 
-async def _coverage(runtime, ref: InstrumentRef) -> tuple[CoverageReply | None, str | None]:
+async def _coverage(runtime, ref: InstrumentRef, user_id) -> tuple[CoverageReply | None, str | None]:
     try:
-        return await queries.coverage(runtime, ref), None
+        return await queries.coverage(runtime, ref, user_id), None
     except CALL_ERRORS as exc:
         return None, error_text(exc)

@@ -133,8 +133,10 @@ async def candles(
     return reply
 
 
-async def coverage(runtime: ServiceRuntime, ref: InstrumentRef) -> CoverageReply:
-    reply = await runtime.ask(registry.COVERAGE_GET, GetCoverage(producer=PRODUCER, instrument=ref))
+async def coverage(runtime: ServiceRuntime, ref: InstrumentRef, user_id: UUID) -> CoverageReply:
+    reply = await runtime.ask(
+        registry.COVERAGE_GET, GetCoverage(producer=PRODUCER, instrument=ref, user_id=user_id)
+    )
     assert isinstance(reply, CoverageReply)
     return reply
 
