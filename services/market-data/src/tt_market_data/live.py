@@ -27,6 +27,7 @@ from tt_contracts.common import InstrumentRef
 from . import repository as repo
 from .domain import ClosedBar, TickAggregator, quote_message_id, with_source
 from .service import VENUE, MarketData
+from .warmup import backfill_recent
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +49,7 @@ class LiveFeed:
         self.holding_lease = False
         self.connected = False
         self._task: asyncio.Task[None] | None = None
+        self._warmup: asyncio.Task[int] | None = None
         self._lease_conn: psycopg.AsyncConnection | None = None
 
     def start(self) -> None:
@@ -55,6 +57,10 @@ class LiveFeed:
             self._task = asyncio.create_task(self._run_forever(), name="market-data-live")
 
     async def stop(self) -> None:
+        if self._warmup is not None:
+            self._warmup.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._warmup
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -117,6 +123,10 @@ class LiveFeed:
         if self.settings.live_lease:
             await self._acquire_lease(epics)
         log.info("live stream starting", epics=len(epics), lease=self.holding_lease)
+        if self.settings.warmup_on and self._warmup is None:
+            self._warmup = asyncio.create_task(
+                backfill_recent(self.service, epics, self.settings.warmup_backfill_days), name="warm-up"
+            )
         async with self.service.provider.stream(epics) as stream:
             events = aiter(stream)
             while True:

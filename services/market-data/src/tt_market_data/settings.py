@@ -34,11 +34,20 @@ class Settings(RuntimeSettings):
     live_flush_seconds: float = 1.0
     live_publish_quotes: bool = True
     sync_instruments_on_start: bool = True
+    # Once the live feed holds its lease: recent history of the streamed instruments, days per timeframe
+    # (resumable, so a restart fetches only what is missing). None: on, except in the test environment.
+    warmup_enabled: bool | None = None
+    warmup_backfill_days: dict[str, float] = {"1m": 2, "5m": 7, "15m": 14, "1h": 60, "4h": 180, "1d": 730}
 
     indicator_cache_size: int = 512  # entries of the in-process LRU
     reply_cache_bars: int = 50_000  # bars held by cached candle replies (about 1 KB each with indicators)
     read_connections: int = 4  # autocommit connections for pure reads (candles, coverage)
     instrument_cache_seconds: float = 60.0  # how long another replica's catalogue sync may go unseen
+
+    @property
+    def warmup_on(self) -> bool:
+        on = self.warmup_enabled if self.warmup_enabled is not None else self.environment != "test"
+        return on and bool(self.warmup_backfill_days)
 
     @property
     def live_on(self) -> bool:
