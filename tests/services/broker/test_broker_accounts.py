@@ -156,3 +156,66 @@ async def test_paper_broker_fills_at_the_latest_quote(settings):
         )
         await wait_until(lambda: h.of("position.closed"), timeout=10)
         assert Decimal(h.of("position.closed")[0]["realized_pnl"]) == Decimal("19")
+
+
+async def test_account_test_opens_a_fresh_session_and_reports_bad_credentials(settings, sim):
+    creds = sim.create_account()
+    user = uuid.uuid4()
+    async with broker_harness(settings) as h:
+        aid = (await h.connect(user, creds)).account_id
+        [listed] = (await h.ask(c.ACCOUNTS_LIST, c.ListAccounts(user_id=user))).accounts
+        assert listed.session_state == "active" and listed.connected_at is not None
+        logins = []
+        login = sim.sessions.login
+        sim.sessions.login = lambda *a, **kw: logins.append(1) or login(*a, **kw)
+        good = await h.ask(c.ACCOUNT_TEST, c.TestAccount(user_id=user, account_id=aid))
+        assert good.ok and good.latency_ms > 0 and good.detail == "session opened"
+        assert logins == [1]  # a fresh session, not the service's cached one
+
+        sim.registry.by_api_key[creds.api_key].password = "changed-at-the-venue"
+        bad = await h.ask(c.ACCOUNT_TEST, c.TestAccount(user_id=user, account_id=aid))
+        assert not bad.ok and bad.detail == "the broker refused the stored credentials"
+        [listed] = (await h.ask(c.ACCOUNTS_LIST, c.ListAccounts(user_id=user))).accounts
+        assert listed.session_state == "failing" and listed.last_error == bad.detail
+        for text in (bad.model_dump_json(), listed.model_dump_json()):
+            assert creds.api_key not in text and creds.password not in text
+
+
+async def test_new_routes_are_scoped_to_the_caller(settings, sim):
+    creds = sim.create_account(hedging=True)
+    owner, other = uuid.uuid4(), uuid.uuid4()
+    async with broker_harness(settings) as h:
+        aid = (await h.connect(owner, creds)).account_id
+        quote = sim.market.quote("EURUSD")
+        oco = c.OcoLeg(side="SELL", order_type=c.OrderType.STOP, level=quote.bid - Decimal("0.0100"))
+        cmd = place(
+            owner,
+            aid,
+            "EURUSD",
+            "BUY",
+            "1000",
+            order_type=c.OrderType.STOP,
+            level=quote.ask + Decimal("0.01"),
+            oco=oco,
+        )
+        await h.send(c.ORDER_PLACE, cmd)
+        await wait_until(lambda: len(h.of("order.accepted")) == 2, timeout=10)
+        with pytest.raises(RemoteError) as caught:
+            await h.ask(c.ACCOUNT_TEST, c.TestAccount(user_id=other, account_id=aid))
+        assert caught.value.code == "not_found"
+        assert (await h.ask(c.ORDERS_LIST, c.ListOrders(user_id=other, account_id=aid))).orders == []
+        assert (await h.ask(c.ORDERS_LIST, c.ListOrders(user_id=other))).orders == []
+        filtered = c.ListIntents(user_id=other, account_id=aid, epic="EURUSD", intent_kind="place")
+        assert (await h.ask(c.INTENTS_LIST, filtered)).intents == []
+        # another user cannot cancel a leg of the pair
+        order_id = (await h.ask(c.ORDERS_LIST, c.ListOrders(user_id=owner))).orders[0].order_id
+        await h.send(
+            c.ORDER_CANCEL,
+            c.CancelOrder(
+                user_id=other, account_id=aid, idempotency_key="other-cancels-leg", order_id=order_id
+            ),
+        )
+        await wait_until(lambda: h.of("order.rejected", user_id=other), timeout=10)
+        assert h.of("order.rejected", user_id=other)[0]["reason_code"] == "account_not_found"
+        assert len((await h.ask(c.ORDERS_LIST, c.ListOrders(user_id=owner))).orders) == 2
+        assert len(sim.registry.by_api_key[creds.api_key].account(creds.account_id).orders) == 2

@@ -196,3 +196,29 @@ async def test_close_position_is_idempotent_and_exits_first(settings, sim):
         assert sim_positions(sim, creds) == 0
         listed = await h.ask(c.POSITIONS_LIST, c.ListPositions(user_id=user))
         assert listed.positions == []
+
+
+async def test_a_stale_balance_is_refreshed_inside_the_order_transaction(settings, sim):
+    """The executor holds the account row (its lease) while checking; refreshing a stale balance on a
+    second connection used to wait on that lock forever."""
+    from sqlalchemy import update
+
+    from tt_broker.models import account as account_table
+
+    creds = sim.create_account(hedging=True)
+    user = uuid.uuid4()
+    async with broker_harness(settings.model_copy(update={"poll_seconds": 600})) as h:
+        acct = await h.connect(user, creds)
+        stale = datetime.now(UTC) - timedelta(hours=1)
+        async with h.runtime.db.engine.begin() as conn:
+            await conn.execute(
+                update(account_table).where(account_table.c.id == acct.account_id).values(summary_at=stale)
+            )
+        cmd = place(user, acct.account_id, "EURUSD", "BUY", "1000")
+        await h.send(c.ORDER_PLACE, cmd)
+        await wait_until(lambda: h.of("order.accepted", idempotency_key=cmd.idempotency_key), timeout=15)
+        async with h.runtime.db.engine.connect() as conn:
+            row = (
+                await conn.execute(select(account_table).where(account_table.c.id == acct.account_id))
+            ).one()
+        assert row.summary_at > stale + timedelta(minutes=59)

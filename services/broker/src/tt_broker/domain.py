@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 
 class IntentState(StrEnum):
@@ -128,10 +129,11 @@ def check_pre_trade(
             "risk_max_open_positions",
             f"{open_positions} positions open; your limit is {limits.max_open_positions}",
         )
-    if -realised_today >= limits.daily_loss_limit:
+    loss = -realised_today
+    if loss > 0 and loss >= limits.daily_loss_limit:
         return Violation(
             "risk_daily_loss_limit",
-            f"today's realised loss {-realised_today} reached your limit {limits.daily_loss_limit}",
+            f"today's realised loss {loss} reached your limit {limits.daily_loss_limit}",
         )
     required = margin_required(order, rules)
     if required is not None and available is not None and required > available:
@@ -210,12 +212,124 @@ def match_deals(
 
 
 def circuit_after_failure(
-    failures: int, now: datetime, *, threshold: int, open_for: timedelta
+    failures: int, open_until: datetime | None, now: datetime, *, threshold: int, open_for: timedelta
 ) -> tuple[int, datetime | None]:
-    """(failures, open_until) after one more venue failure."""
+    """(failures, open_until) after one more venue failure: the threshold opens the breaker, and a
+    failed trial while half-open opens it again at once."""
     failures += 1
-    return failures, (now + open_for if failures >= threshold else None)
+    if failures >= threshold or circuit_state(open_until, now) == "half_open":
+        return failures, now + open_for
+    return failures, open_until
 
 
 def circuit_is_open(open_until: datetime | None, now: datetime) -> bool:
     return open_until is not None and now < open_until
+
+
+def circuit_state(open_until: datetime | None, now: datetime) -> str:
+    """closed: trading normally | open: new entries paused | half_open: the cool-down is over and the
+    next venue call is the trial (a success closes the breaker, a failure opens it again at once)."""
+    if open_until is None:
+        return "closed"
+    return "open" if now < open_until else "half_open"
+
+
+# --- protection ---------------------------------------------------------------------------------------
+
+STOP_KEYS = ("stop_level", "stop_distance", "trailing_stop", "guaranteed_stop")
+
+
+def protection_status(protection: dict[str, Any] | None, *, emulated: bool) -> str:
+    """native: the venue holds the stop | emulated: this service enforces it | missing: no stop at all.
+
+    A take-profit alone is not protection: nothing limits the loss."""
+    if not any((protection or {}).get(k) for k in STOP_KEYS):
+        return "missing"
+    return "emulated" if emulated else "native"
+
+
+@dataclass(frozen=True)
+class EmulatedExit:
+    trigger: str | None  # "stop" | "target": close now
+    trailed_stop: Decimal | None = None  # a trailing stop moved to this level
+
+
+def emulated_exit(
+    side: str,
+    open_price: Decimal,
+    protection: dict[str, Any] | None,
+    bid: Decimal,
+    ask: Decimal,
+) -> EmulatedExit:
+    """What a managed (emulated) stop / target / trailing stop does on one quote.
+
+    A long position is valued at the bid, a short one at the ask (the price it would close at);
+    distances count from the open price until a trailing stop has moved."""
+    p = protection or {}
+    buy = side == "BUY"
+    mark = bid if buy else ask
+    sign = 1 if buy else -1
+    stop = _decimal(p.get("stop_level"))
+    distance = _decimal(p.get("stop_distance"))
+    if stop is None and distance is not None:
+        stop = open_price - sign * distance
+    target = _decimal(p.get("profit_level"))
+    profit_distance = _decimal(p.get("profit_distance"))
+    if target is None and profit_distance is not None:
+        target = open_price + sign * profit_distance
+    if stop is not None and (mark <= stop if buy else mark >= stop):
+        return EmulatedExit("stop")
+    if target is not None and (mark >= target if buy else mark <= target):
+        return EmulatedExit("target")
+    if p.get("trailing_stop") and distance is not None:
+        trailed = mark - sign * distance
+        if stop is None or (trailed > stop if buy else trailed < stop):
+            return EmulatedExit(None, trailed)
+    return EmulatedExit(None)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+# --- OCO: two working orders, the fill of one cancels the other ---------------------------------------
+
+
+class LegStatus(StrEnum):
+    PENDING = "pending"  # not at the venue yet, or its outcome is being reconciled
+    WORKING = "working"  # live at the venue
+    FILLED = "filled"
+    ENDED = "ended"  # rejected, not placed, cancelled or expired without a fill
+
+
+@dataclass(frozen=True)
+class OcoLegState:
+    intent_id: str
+    leg: int  # 1 the primary order, 2 the OCO leg
+    status: LegStatus
+    filled_at: datetime | None = None  # venue time of the fill
+    position_id: str | None = None  # our open position from this fill, if still open
+
+
+@dataclass(frozen=True)
+class OcoDecision:
+    cancel: tuple[str, ...] = ()  # intent ids of working legs to cancel
+    close: tuple[str, ...] = ()  # position ids to close: the unwanted second fill
+    kept: str | None = None  # the intent whose fill stands when both filled
+
+
+def resolve_oco(legs: list[OcoLegState]) -> OcoDecision:
+    """What the pair needs now. One fill cancels the other leg; a leg that ended without a fill takes
+    its partner with it (half a bracket is not what the user asked for); if both filled before we
+    could cancel, the later fill (the second leg on a tie) is closed so exactly one position remains."""
+    filled = sorted(
+        (leg for leg in legs if leg.status is LegStatus.FILLED),
+        key=lambda leg: (leg.filled_at is None, leg.filled_at or datetime.min, leg.leg),
+    )
+    working = tuple(leg.intent_id for leg in legs if leg.status is LegStatus.WORKING)
+    if len(filled) >= 2:
+        extra = tuple(leg.position_id for leg in filled[1:] if leg.position_id is not None)
+        return OcoDecision(close=extra, kept=filled[0].intent_id)
+    if filled or any(leg.status is LegStatus.ENDED for leg in legs):
+        return OcoDecision(cancel=working)
+    return OcoDecision()

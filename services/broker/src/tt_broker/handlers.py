@@ -54,6 +54,7 @@ if True:  # declarations (module level, so the registry test can inspect them)
     @handlers.stateless(QUOTE_UPDATED, batch_size=64)
     async def quote_updated(event: QuoteUpdated) -> None:
         svc.ctx.quotes.put(event.instrument.symbol, event.bid, event.ask)
+        svc.protection.on_quote(event.instrument.symbol, event.bid, event.ask)
 
     @handlers.respond(c.POSITIONS_LIST, transactional=False)
     async def list_positions(request: c.ListPositions, _uow: None) -> c.PositionsReply:
@@ -74,3 +75,15 @@ if True:  # declarations (module level, so the registry test can inspect them)
     @handlers.respond(c.INTENTS_LIST, transactional=False)
     async def list_intents(request: c.ListIntents, _uow: None) -> c.IntentsReply:
         return await svc.queries.intents(request)
+
+    @handlers.respond(c.ACCOUNT_TEST, transactional=False)
+    async def check_account(request: c.TestAccount, _uow: None) -> c.AccountTestReply:
+        return await svc.accounts.test(request)
+
+    @handlers.respond(c.RISK_LIMITS_GET, transactional=False)
+    async def get_risk_limits(request: c.GetRiskLimits, _uow: None) -> c.RiskLimitsReply:
+        return await svc.risk.get(request)
+
+    @handlers.respond(c.RISK_LIMITS_SET, transactional=False)
+    async def set_risk_limits(request: c.SetRiskLimits, _uow: None) -> c.RiskLimitsReply:
+        return await svc.risk.set(request)

@@ -53,6 +53,9 @@ account = Table(
     _money("profit_loss"),
     Column("summary_at", DateTime(timezone=True)),
     Column("last_reconciled_at", DateTime(timezone=True)),
+    Column("session_state", String(16)),  # active | failing; NULL until the venue was first asked
+    Column("last_error", String(200)),  # short and secret-free: an error code, never a venue message
+    Column("last_error_at", DateTime(timezone=True)),
     schema=SCHEMA,
 )
 
@@ -98,7 +101,7 @@ order_intent = Table(
     "order_intent",
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("idempotency_key", String(160), nullable=False, unique=True),  # 128 + an OCO leg's suffix
     Column("kind", String(8), nullable=False),  # OPEN | CLOSE | CANCEL
     Column("priority", SmallInteger, nullable=False),  # 0 protective exits, 1 new entries
     Column("user_id", UUID(as_uuid=True), nullable=False, index=True),
@@ -130,6 +133,10 @@ order_intent = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
     Column("owner", String(128)),
+    Column("oco_group", UUID(as_uuid=True), index=True),  # shared by the two legs of an OCO pair
+    Column("oco_leg", SmallInteger),  # 1 the primary order, 2 the OCO leg
+    Column("order_status", String(12)),  # working orders: working | filled | cancelled | expired
+    Column("filled_at", DateTime(timezone=True)),  # venue time a working order filled
     schema=SCHEMA,
 )
 Index("ix_order_intent_queue", order_intent.c.account_key, order_intent.c.state, order_intent.c.priority)
@@ -155,6 +162,7 @@ position = Table(
     _money("upl"),
     _money("close_price"),
     _money("realized_pnl"),
+    _money("current_price"),  # the price the position would close at, as last polled
     Column("opened_at", DateTime(timezone=True), nullable=False, server_default=NOW),
     Column("closed_at", DateTime(timezone=True)),
     UniqueConstraint("account_key", "deal_id", name="uq_position_deal"),

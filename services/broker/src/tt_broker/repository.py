@@ -61,7 +61,7 @@ async def next_new_intent(conn: Conn, key: str) -> Any:
     q = (
         select(order_intent)
         .where(order_intent.c.account_key == key, order_intent.c.state == IntentState.NEW)
-        .order_by(order_intent.c.priority, order_intent.c.created_at)
+        .order_by(order_intent.c.priority, order_intent.c.created_at, order_intent.c.oco_leg)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
@@ -125,8 +125,13 @@ async def realised_today(conn: Conn, key: str, now: datetime) -> Decimal:
     return Decimal((await conn.execute(q)).scalar_one())
 
 
+def risk_limit_key(key: str) -> str:
+    """Risk limits are kept per account id, and once for a user's paper book."""
+    return PAPER if key.startswith(PAPER) else key
+
+
 async def risk_limits_row(conn: Conn, user_id: UUID, key: str) -> Any:
-    limit_key = PAPER if key.startswith(PAPER) else key
+    limit_key = risk_limit_key(key)
     q = select(risk_limit).where(
         risk_limit.c.user_id == user_id, risk_limit.c.account_key.in_([limit_key, "*"])
     )
@@ -156,3 +161,11 @@ async def release_leases(conn: Conn, owner: str, account_id: UUID | None = None)
 
 def lease_free(now: datetime) -> Any:
     return and_(or_(account.c.lease_until.is_(None), account.c.lease_until < now))
+
+
+async def note_session(conn: Conn, account_id: UUID, error: str | None) -> None:
+    """How the venue last answered this account: active, or failing with a short secret-free reason."""
+    values: dict[str, Any] = {"session_state": "active"}
+    if error is not None:
+        values = {"session_state": "failing", "last_error": error[:200], "last_error_at": datetime.now(UTC)}
+    await conn.execute(update(account).where(account.c.id == account_id).values(**values))

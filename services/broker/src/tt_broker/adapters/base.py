@@ -56,6 +56,15 @@ class VenueAmbiguous(VenueError):
         self.deal_reference = deal_reference
 
 
+def describe(exc: BaseException) -> str:
+    """A short, secret-free account of a failure for users: the error code and HTTP status, never the
+    venue's text (which may echo request details)."""
+    if isinstance(exc, VenueError):
+        status = exc.detail.get("status")
+        return (exc.code + (f" (HTTP {status})" if status else ""))[:200]
+    return type(exc).__name__[:200]
+
+
 @dataclass(frozen=True)
 class ProtectionSpec:
     stop_level: Decimal | None = None
@@ -64,6 +73,15 @@ class ProtectionSpec:
     profit_distance: Decimal | None = None
     trailing_stop: bool = False
     guaranteed_stop: bool = False
+
+
+def protection_json(spec: ProtectionSpec) -> dict[str, Any]:
+    """The JSON form stored with intents and positions: set fields only, Decimals as strings."""
+    return {
+        k: (str(v) if isinstance(v, Decimal) else v)
+        for k, v in spec.__dict__.items()
+        if v not in (None, False)
+    }
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,12 @@ class VenuePosition:
     bid: Decimal | None = None
     offer: Decimal | None = None
     protection: ProtectionSpec = field(default_factory=ProtectionSpec)
+    working_order_id: str | None = None  # the working order this position came from, if any
+
+    @property
+    def close_price(self) -> Decimal | None:
+        """The price the position would close at now: bid for a long, offer for a short."""
+        return self.bid if self.side == "BUY" else self.offer
 
 
 @dataclass(frozen=True)

@@ -260,10 +260,12 @@ class CapitalComAdapter:
                     offer=m.offer if m else None,
                     protection=ProtectionSpec(
                         stop_level=p.stop_level,
+                        stop_distance=p.stop_distance,
                         profit_level=p.profit_level,
                         trailing_stop=bool(p.trailing_stop),
                         guaranteed_stop=bool(p.guaranteed_stop),
                     ),
+                    working_order_id=p.working_order_id,
                 )
             )
         return out

@@ -3,6 +3,8 @@
 Same interface and semantics as a venue adapter, so bots run the same code path with no broker
 account: BUY fills at the ask, SELL at the bid; closing realises (exit - entry) x size on a cash
 balance; margin is notional / leverage. Working orders are not supported (refused as permanent).
+Stops, targets and trailing stops on paper positions are emulated: the broker service watches quotes
+and closes the position through a close intent (``service/protection.py``).
 """
 
 from __future__ import annotations
@@ -29,17 +31,10 @@ from .base import (
     VenuePermanent,
     VenuePosition,
     VenueWorkingOrder,
+    protection_json,
 )
 
 QuoteSource = Callable[[str], Awaitable[tuple[Decimal, Decimal]]]  # epic -> (bid, ask)
-
-
-def _protection_json(spec: ProtectionSpec) -> dict[str, object]:
-    return {
-        k: (str(v) if isinstance(v, Decimal) else v)
-        for k, v in spec.__dict__.items()
-        if v not in (None, False)
-    }
 
 
 class PaperAdapter:
@@ -111,7 +106,7 @@ class PaperAdapter:
                     side=order.side,
                     size=order.size,
                     level=price,
-                    protection=_protection_json(order.protection),
+                    protection=protection_json(order.protection),
                 )
             )
         return Fill(deal_reference=None, deal_id=deal_id, level=price, size=order.size)
@@ -147,7 +142,7 @@ class PaperAdapter:
             done = await conn.execute(
                 update(paper_position)
                 .where(paper_position.c.deal_id == deal_id, paper_position.c.user_id == self.user_id)
-                .values(protection=_protection_json(protection))
+                .values(protection=protection_json(protection))
             )
         if done.rowcount == 0:
             raise VenuePermanent("no such paper position", code="not_found")

@@ -10,7 +10,9 @@ from .commands import Commands
 from .context import Context
 from .executor import Executor
 from .monitor import Monitor
+from .protection import EmulatedProtection
 from .queries import Queries
+from .risk import RiskLimitsService
 
 
 class BrokerService:
@@ -19,17 +21,21 @@ class BrokerService:
         self.executor = Executor(self.ctx)
         self.accounts = Accounts(self.ctx)
         self.commands = Commands(self.ctx, self.executor.wake)
-        self.monitor = Monitor(self.ctx, self.executor)
+        self.protection = EmulatedProtection(self.ctx, self.executor)
+        self.monitor = Monitor(self.ctx, self.executor, self.protection)
         self.queries = Queries(self.ctx)
+        self.risk = RiskLimitsService(self.ctx)
 
     async def start(self) -> None:
         self.executor.running = True
+        await self.protection.load()
         await self.monitor.recover()
         if self.ctx.settings.background:
             self.monitor.start()
 
     async def stop(self) -> None:
         await self.monitor.stop()
+        await self.protection.stop()
         await self.executor.stop()
         await self.ctx.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 from uuid import UUID
@@ -12,10 +13,10 @@ from sqlalchemy import delete, insert, select, update
 from tt_contracts import broker as c
 from tt_runtime.errors import NotFoundError, PermanentError, TransientError
 
-from ..adapters.base import VenueAuthError, VenueError, VenueTransient
-from ..crypto import CredentialContext, KeyRing
+from ..adapters.base import VenueAuthError, VenueError, VenueTransient, describe
+from ..crypto import CredentialContext, CredentialDecryptError, KeyRing
 from ..models import account, credential
-from ..repository import owned_account
+from ..repository import note_session, owned_account
 from .context import Context, Secrets, sealed_from_row
 
 log = structlog.get_logger(__name__)
@@ -59,6 +60,7 @@ class Accounts:
                     margin=snapshot.margin,
                     profit_loss=snapshot.profit_loss,
                     summary_at=datetime.now(UTC),
+                    session_state="active",
                 )
             )
             await uow.execute(
@@ -95,6 +97,33 @@ class Accounts:
             currency=snapshot.currency,
             balance=snapshot.balance,
         )
+
+    async def test(self, request: c.TestAccount) -> c.AccountTestReply:
+        """Open a fresh venue session with the stored credentials; the answer names no secret."""
+        async with self.ctx.runtime.db.engine.connect() as conn:
+            row = await owned_account(conn, request.user_id, request.account_id)
+        if row is None:
+            raise NotFoundError("no such account")
+        started = time.perf_counter()
+        try:
+            secrets, environment = await self.ctx.load_secrets(row.id)
+        except (LookupError, CredentialDecryptError):
+            ok, detail = False, "the stored credentials cannot be read"
+        else:
+            adapter = self.ctx.capitalcom_adapter(secrets, environment)
+            try:
+                await adapter.validate()
+                ok, detail = True, "session opened"
+            except VenueAuthError:
+                ok, detail = False, "the broker refused the stored credentials"
+            except VenueError as exc:
+                ok, detail = False, f"the broker did not open a session: {describe(exc)}"
+            finally:
+                await adapter.aclose()
+        latency_ms = (time.perf_counter() - started) * 1000
+        async with self.ctx.runtime.db.engine.begin() as conn:
+            await note_session(conn, row.id, None if ok else detail)
+        return c.AccountTestReply(account_id=row.id, ok=ok, latency_ms=latency_ms, detail=detail)
 
     async def disconnect(self, request: c.DisconnectAccount) -> c.AccountDisconnectedReply:
         async with self.ctx.runtime.unit_of_work() as uow:

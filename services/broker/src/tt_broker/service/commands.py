@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from tt_contracts import broker as c
 from tt_runtime.db import UnitOfWork
@@ -51,24 +51,32 @@ class Commands:
             return "account_not_found", "no such active account"
         return None
 
-    async def _record(self, cmd: Any, values: dict[str, Any], uow: UnitOfWork) -> None:
+    async def _record(self, cmd: Any, rows: list[dict[str, Any]], uow: UnitOfWork) -> None:
+        """Record the command's intents (one, or the two legs of an OCO pair) or their refusal."""
+        first = rows[0]
         refusal = await self._refusal(cmd, uow)
-        if refusal is None and values["kind"] == IntentKind.CLOSE.value:
-            refusal = await self._close_target(cmd, values, uow)
-        if refusal is None and values["kind"] == IntentKind.CANCEL.value:
-            refusal = await self._cancel_target(cmd, values, uow)
+        if refusal is None and first["kind"] == IntentKind.CLOSE.value:
+            refusal = await self._close_target(cmd, first, uow)
+        if refusal is None and first["kind"] == IntentKind.CANCEL.value:
+            refusal = await self._cancel_target(cmd, first, uow)
+        if refusal is None and first["kind"] == IntentKind.OPEN.value:
+            refusal = _missing_level(rows)
         if refusal is not None:
-            values.update(state=IntentState.REJECTED.value, reason_code=refusal[0], reason=refusal[1])
-        if not await insert_intent(uow.session, values):
+            for values in rows:
+                values.update(state=IntentState.REJECTED.value, reason_code=refusal[0], reason=refusal[1])
+        if not await insert_intent(uow.session, first):
             return  # this idempotency key already has an intent: it runs (or ran) once, on its own path
+        for values in rows[1:]:
+            await insert_intent(uow.session, values)
         if refusal is not None:
-            row = (await uow.execute(select(order_intent).where(order_intent.c.id == values["id"]))).one()
-            await uow.publish(c.ORDER_REJECTED, events.rejected(row, *refusal))
-        # Commit now (inbox + intent + outbox together) so the executor can see the intent at once.
+            for values in rows:
+                row = (await uow.execute(select(order_intent).where(order_intent.c.id == values["id"]))).one()
+                await uow.publish(c.ORDER_REJECTED, events.rejected(row, *refusal))
+        # Commit now (inbox + intents + outbox together) so the executor can see the intents at once.
         await uow.flush_outbox()
         await uow.session.commit()
         if refusal is None:
-            self.wake(values["account_key"], values["user_id"], values["account_id"])
+            self.wake(first["account_key"], first["user_id"], first["account_id"])
 
     async def place(self, cmd: c.PlaceOrder, uow: UnitOfWork) -> None:
         values = await self._base(cmd, IntentKind.OPEN, uow)
@@ -83,25 +91,33 @@ class Commands:
             bot_id=cmd.bot_id,
             decision_id=cmd.decision_id,
         )
-        if cmd.order_type is not c.OrderType.MARKET and cmd.level is None and not cmd.expired():
-            values.update(
-                state=IntentState.REJECTED.value, reason_code="invalid_order", reason="level required"
+        rows = [values]
+        if cmd.oco is not None:
+            # The second leg is its own intent (own key, at most one venue request), linked by the group.
+            group = uuid.uuid5(uuid.NAMESPACE_URL, f"oco:{cmd.user_id}:{cmd.idempotency_key}")
+            leg = dict(
+                values,
+                id=uuid.uuid4(),
+                idempotency_key=f"{cmd.idempotency_key}:oco",
+                side=cmd.oco.side.value,
+                order_type=cmd.oco.order_type.value,
+                level=cmd.oco.level,
+                protection=cmd.oco.protection.model_dump(mode="json", exclude_defaults=True),
             )
-            if await insert_intent(uow.session, values):
-                row = (await uow.execute(select(order_intent).where(order_intent.c.id == values["id"]))).one()
-                await uow.publish(c.ORDER_REJECTED, events.rejected(row, "invalid_order", "level required"))
-            return
-        await self._record(cmd, values, uow)
+            values.update(oco_group=group, oco_leg=1)
+            leg.update(oco_group=group, oco_leg=2)
+            rows.append(leg)
+        await self._record(cmd, rows, uow)
 
     async def close(self, cmd: c.ClosePosition, uow: UnitOfWork) -> None:
         values = await self._base(cmd, IntentKind.CLOSE, uow)
         values.update(target_id=cmd.position_id, size=cmd.size)
-        await self._record(cmd, values, uow)
+        await self._record(cmd, [values], uow)
 
     async def cancel(self, cmd: c.CancelOrder, uow: UnitOfWork) -> None:
         values = await self._base(cmd, IntentKind.CANCEL, uow)
         values.update(target_id=cmd.order_id)
-        await self._record(cmd, values, uow)
+        await self._record(cmd, [values], uow)
 
     async def _close_target(self, cmd: c.ClosePosition, values: dict[str, Any], uow: UnitOfWork):
         pos = (
@@ -133,6 +149,7 @@ class Commands:
                     order_intent.c.state.in_(
                         [IntentState.ACCEPTED.value, IntentState.RECONCILED_FILLED.value]
                     ),
+                    or_(order_intent.c.order_status.is_(None), order_intent.c.order_status == "working"),
                 )
             )
         ).first()
@@ -142,3 +159,31 @@ class Commands:
             venue=target.venue, epic=target.epic, side=target.side, size=target.size, deal_id=target.deal_id
         )
         return None
+
+
+def _missing_level(rows: list[dict[str, Any]]) -> tuple[str, str] | None:
+    if any(r["order_type"] != c.OrderType.MARKET.value and r["level"] is None for r in rows):
+        return "invalid_order", "level required"
+    return None
+
+
+def derived_intent(kind: IntentKind, source: Any, idempotency_key: str, **values: Any) -> dict[str, Any]:
+    """An intent the service decides on its own (cancel the other OCO leg, close an unwanted fill,
+    an emulated stop): a deterministic key makes deciding twice harmless, and it runs through the
+    same executor, queue priority and intent log as a user's command."""
+    return {
+        "id": uuid.uuid4(),
+        "idempotency_key": idempotency_key,
+        "kind": kind.value,
+        "priority": priority(kind),
+        "user_id": source.user_id,
+        "account_id": source.account_id,
+        "account_key": source.account_key,
+        "venue": source.venue,
+        "epic": source.epic,
+        "side": source.side,
+        "size": source.size,
+        "state": IntentState.NEW.value,
+        "correlation_id": getattr(source, "correlation_id", None),
+        **values,
+    }

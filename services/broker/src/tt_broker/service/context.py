@@ -92,6 +92,8 @@ class Context:
         self.quotes = QuoteBook(runtime, settings.quote_max_age_seconds)
         self.instance = f"{runtime.instance}-{uuid.uuid4().hex[:8]}"
         self._adapters: dict[str, BrokerAdapter] = {}
+        # Epics with paper positions whose stop / target this service enforces on quotes.
+        self.emulated_epics: set[str] = set()
         # Tests wrap adapters to inject faults (e.g. a crash right after a trade request).
         self.adapter_wrapper: AdapterWrapper | None = None
 

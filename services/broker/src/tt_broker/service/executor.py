@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy import insert, update
+from sqlalchemy import case, func, insert, or_, select, update
 
 from tt_contracts import broker as c
 
@@ -30,22 +30,23 @@ from ..adapters.base import (
     VenueAuthError,
     VenueError,
     VenueTransient,
+    describe,
 )
 from ..domain import (
     IntentKind,
     IntentState,
     OrderFacts,
-    RiskLimits,
     check_pre_trade,
     circuit_after_failure,
     circuit_is_open,
 )
-from ..models import account, position
+from ..models import account, order_intent, position
 from ..repository import (
     account_by_id,
     count_open_positions,
     move_intent,
     next_new_intent,
+    note_session,
     realised_today,
     release_leases,
     risk_limits_row,
@@ -53,6 +54,7 @@ from ..repository import (
 )
 from . import events
 from .context import Context
+from .risk import limits_in_force
 
 log = structlog.get_logger(__name__)
 AfterSend = Callable[[Any], Awaitable[None]]
@@ -173,26 +175,20 @@ class Executor:
         now = datetime.now(UTC)
         if intent.expires_at is not None and now >= intent.expires_at:
             return "stale_command", "the command expired before it could be executed"
+        acct = None
         if intent.account_id is not None:
             acct = await account_by_id(uow.session, intent.account_id)
             if acct is None or acct.status != "active":
                 return "account_not_found", "no such active account"
         if intent.kind != IntentKind.OPEN.value:
             return None
-        acct = await account_by_id(uow.session, intent.account_id) if intent.account_id else None
+        if intent.oco_group is not None and await self._partner_done(uow, intent):
+            return "oco_partner_done", "the other leg of this OCO pair already filled or ended"
         adapter = await self.ctx.adapter(intent.account_key, intent.user_id, intent.account_id)
         market = await adapter.market_info(intent.epic)
-        available = await self._available(adapter, acct)
+        available = await self._available(adapter, acct, uow)
         limits_row = await risk_limits_row(uow.session, intent.user_id, intent.account_key)
-        s = self.ctx.settings
-        limits = RiskLimits(
-            max_position_size=_dec(getattr(limits_row, "max_position_size", None))
-            or s.default_max_position_size,
-            max_open_positions=getattr(limits_row, "max_open_positions", None)
-            or s.default_max_open_positions,
-            daily_loss_limit=_dec(getattr(limits_row, "daily_loss_limit", None))
-            or s.default_daily_loss_limit,
-        )
+        limits = limits_in_force(limits_row, self.ctx.settings)
         prot = protection_spec(intent.protection)
         price = market.offer if intent.side == "BUY" else market.bid
         if intent.order_type != "MARKET":
@@ -216,25 +212,41 @@ class Executor:
         )
         return (violation.reason_code, violation.reason) if violation else None
 
-    async def _available(self, adapter: BrokerAdapter, acct: Any) -> Decimal | None:
-        """Available funds: the polled figure while fresh, else asked of the venue."""
+    async def _partner_done(self, uow: Any, intent: Any) -> bool:
+        """An OCO leg is not sent once its partner filled or ended without reaching the book."""
+        partner = (
+            await uow.execute(
+                select(order_intent).where(
+                    order_intent.c.oco_group == intent.oco_group, order_intent.c.id != intent.id
+                )
+            )
+        ).first()
+        if partner is None:
+            return False
+        ended = (IntentState.REJECTED.value, IntentState.RECONCILED_NOT_PLACED.value)
+        return partner.state in ended or partner.order_status in ("filled", "cancelled", "expired")
+
+    async def _available(self, adapter: BrokerAdapter, acct: Any, uow: Any) -> Decimal | None:
+        """Available funds: the polled figure while fresh, else asked of the venue.
+
+        The fresh figure is written in the caller's transaction: it already holds the account row (the
+        lease), so a second connection updating that row would wait on this one forever."""
         fresh = timedelta(seconds=max(self.ctx.settings.poll_seconds, 1.0) * 2)
         if acct is not None and acct.summary_at and datetime.now(UTC) - acct.summary_at < fresh:
             return acct.available
         snapshot = await adapter.account_summary()
         if acct is not None:
-            async with self.ctx.runtime.db.engine.begin() as conn:
-                await conn.execute(
-                    update(account)
-                    .where(account.c.id == acct.id)
-                    .values(
-                        balance=snapshot.balance,
-                        available=snapshot.available,
-                        margin=snapshot.margin,
-                        profit_loss=snapshot.profit_loss,
-                        summary_at=datetime.now(UTC),
-                    )
+            await uow.execute(
+                update(account)
+                .where(account.c.id == acct.id)
+                .values(
+                    balance=snapshot.balance,
+                    available=snapshot.available,
+                    margin=snapshot.margin,
+                    profit_loss=snapshot.profit_loss,
+                    summary_at=datetime.now(UTC),
                 )
+            )
         return snapshot.available
 
     async def _send(self, intent: Any) -> None:
@@ -259,7 +271,7 @@ class Executor:
             if self.after_send is not None:
                 await self.after_send(intent)
         except VenueAmbiguous as exc:
-            await self._unknown(intent, exc.deal_reference, {"error": exc.code, **exc.detail})
+            await self._unknown(intent, exc, exc.deal_reference, {"error": exc.code, **exc.detail})
             return
         except VenueTransient as exc:
             # Nothing reached the venue (rate limited, connection never opened): back to NEW.
@@ -271,7 +283,7 @@ class Executor:
                     IntentState.NEW,
                     venue_reply={"error": exc.code, "retryable": True, **exc.detail},
                 )
-                await self._failure(uow, intent)
+                await self._failure(uow, intent, exc)
             raise
         except VenueError as exc:
             async with self.ctx.runtime.unit_of_work() as uow:
@@ -286,15 +298,17 @@ class Executor:
                 )
                 await uow.publish(c.ORDER_REJECTED, events.rejected(intent, exc.code, str(exc)))
                 if isinstance(exc, VenueAuthError):
-                    await self._failure(uow, intent, trip=True)
+                    await self._failure(uow, intent, exc, trip=True)
             return
         except Exception as exc:  # we cannot know whether the venue acted
             log.exception("trade request failed unexpectedly", intent_id=str(intent.id))
-            await self._unknown(intent, None, {"error": type(exc).__name__})
+            await self._unknown(intent, exc, None, {"error": type(exc).__name__})
             return
         await self.record_fill(intent, fill, IntentState.SENDING, IntentState.ACCEPTED)
 
-    async def _unknown(self, intent: Any, deal_reference: str | None, reply: dict[str, Any]) -> None:
+    async def _unknown(
+        self, intent: Any, error: BaseException, deal_reference: str | None, reply: dict[str, Any]
+    ) -> None:
         async with self.ctx.runtime.unit_of_work() as uow:
             await move_intent(
                 uow.session,
@@ -304,23 +318,26 @@ class Executor:
                 deal_reference=deal_reference,
                 venue_reply=reply,
             )
-            await self._failure(uow, intent)
+            await self._failure(uow, intent, error)
 
-    async def _failure(self, uow: Any, intent: Any, trip: bool = False) -> None:
+    async def _failure(self, uow: Any, intent: Any, error: BaseException, trip: bool = False) -> None:
         if intent.account_id is None:
             return
+        await note_session(uow.session, intent.account_id, describe(error))
         acct = await account_by_id(uow.session, intent.account_id)
         s = self.ctx.settings
         failures, open_until = circuit_after_failure(
             acct.circuit_failures,
+            acct.circuit_open_until,
             datetime.now(UTC),
             threshold=1 if trip else s.circuit_failure_threshold,
             open_for=timedelta(seconds=s.circuit_open_seconds),
         )
-        values: dict[str, Any] = {"circuit_failures": failures}
-        if open_until is not None:
-            values["circuit_open_until"] = open_until
-        await uow.execute(update(account).where(account.c.id == acct.id).values(**values))
+        await uow.execute(
+            update(account)
+            .where(account.c.id == acct.id)
+            .values(circuit_failures=failures, circuit_open_until=open_until)
+        )
 
     async def record_fill(
         self, intent: Any, fill: Fill, src: IntentState, dst: IntentState, reconciliation: Any = None
@@ -345,12 +362,32 @@ class Executor:
                 return
             cause = events.causality(intent)
             if intent.account_id is not None:
+                # A venue success resets the failure count and closes a half-open breaker; an open one
+                # keeps its cool-down (exits run while it is open and must not end the pause early).
+                # One conditional statement: on the hot path it matches no row and writes nothing.
                 await uow.execute(
-                    update(account).where(account.c.id == intent.account_id).values(circuit_failures=0)
+                    update(account)
+                    .where(
+                        account.c.id == intent.account_id,
+                        or_(account.c.circuit_failures > 0, account.c.circuit_open_until.is_not(None)),
+                    )
+                    .values(
+                        circuit_failures=0,
+                        circuit_open_until=case(
+                            (account.c.circuit_open_until <= func.now(), None),
+                            else_=account.c.circuit_open_until,
+                        ),
+                    )
                 )
             if intent.kind == IntentKind.OPEN.value:
                 await uow.publish(c.ORDER_ACCEPTED, events.accepted(intent, fill.deal_reference))
-                if intent.order_type == "MARKET":
+                if intent.order_type != "MARKET":
+                    await uow.execute(
+                        update(order_intent)
+                        .where(order_intent.c.id == intent.id)
+                        .values(order_status="working")
+                    )
+                else:
                     pos = {
                         "id": uuid.uuid4(),
                         "user_id": intent.user_id,
@@ -370,9 +407,16 @@ class Executor:
                         c.ORDER_FILLED, events.filled(intent, pos["id"], pos["open_price"], pos["size"])
                     )
                     await uow.publish(c.POSITION_OPENED, events.opened(pos, cause))
+                    if intent.account_id is None and pos["protection"]:
+                        self.ctx.emulated_epics.add(intent.epic)  # this service now enforces its exits
             elif intent.kind == IntentKind.CLOSE.value:
                 await self.close_position_row(uow, intent.target_id, fill.level, fill.profit, cause)
             else:
+                await uow.execute(
+                    update(order_intent)
+                    .where(order_intent.c.id == intent.target_id)
+                    .values(order_status="cancelled")
+                )
                 await uow.publish(
                     c.ORDER_CANCELLED,
                     c.OrderCancelled(
@@ -386,8 +430,6 @@ class Executor:
     async def close_position_row(
         self, uow: Any, position_id: UUID, price: Decimal | None, pnl: Decimal | None, cause: dict[str, Any]
     ) -> None:
-        from sqlalchemy import select
-
         pos = (
             await uow.execute(
                 select(position).where(position.c.id == position_id, position.c.status == "open")

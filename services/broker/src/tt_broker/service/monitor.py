@@ -1,9 +1,11 @@
 """Polling and reconciliation per account (Capital.com has no order event stream).
 
 Each pass, under the account's executor lock: resolve UNKNOWN intents (confirm by deal reference, else
-match venue deals by epic/direction/size after ``sent_at``; never re-send), then compare the venue's
-positions with ours (opened / changed / closed), refresh the balance, and log what differed and
-what was fixed.
+match venue deals by epic/direction/size after ``sent_at``; never re-send), follow working orders to
+their fill or end and resolve OCO pairs (``working_orders.py``), then compare the venue's positions
+with ours (opened / changed / closed, current price and the venue's protection), enforce emulated
+exits on paper books, refresh the balance and session health, and log what differed and what was
+fixed.
 """
 
 from __future__ import annotations
@@ -21,22 +23,26 @@ from sqlalchemy import insert, select, update
 from tt_contracts import broker as c
 from tt_contracts.common import InstrumentRef
 
-from ..adapters.base import BrokerAdapter, Fill, VenueError, VenueRejected
+from ..adapters.base import BrokerAdapter, Fill, VenueError, VenueRejected, describe, protection_json
 from ..domain import IntentKind, IntentState, PendingIntent, VenueDeal, match_deals
 from ..models import account, order_intent, position, reconciliation_log
-from ..repository import PAPER, intents_in, linked_deal_ids, move_intent, open_positions
+from ..repository import PAPER, intents_in, linked_deal_ids, move_intent, note_session, open_positions
 from . import events
 from .context import Context
 from .executor import Executor
+from .protection import EmulatedProtection
+from .working_orders import WorkingOrders
 
 log = structlog.get_logger(__name__)
 PENDING = (IntentState.NEW, IntentState.SENDING, IntentState.UNKNOWN)
 
 
 class Monitor:
-    def __init__(self, ctx: Context, executor: Executor) -> None:
+    def __init__(self, ctx: Context, executor: Executor, guard: EmulatedProtection) -> None:
         self.ctx = ctx
         self.executor = executor
+        self.guard = guard
+        self.working = WorkingOrders(ctx, executor)
         self._task: asyncio.Task[None] | None = None
 
     async def recover(self) -> None:
@@ -90,28 +96,35 @@ class Monitor:
                     await self.reconcile(key, user_id, account_id, reason=reason)
                 except Exception as exc:
                     log.warning("reconciliation pass failed", account_key=key, error=type(exc).__name__)
+                    if account_id is not None:
+                        with contextlib.suppress(Exception):
+                            async with self.ctx.runtime.db.engine.begin() as conn:
+                                await note_session(conn, account_id, describe(exc))
             if full:
                 last_full = loop.time()
             await asyncio.sleep(s.poll_seconds)
 
     async def keys(self) -> list[tuple[str, Any, Any]]:
         """Every active account, plus paper books with open positions or pending intents."""
+        paper_books = (
+            select(order_intent.c.account_key, order_intent.c.user_id)
+            .where(
+                order_intent.c.account_key.like(f"{PAPER}:%"),
+                order_intent.c.state.in_([s.value for s in PENDING]),
+            )
+            .union(
+                select(position.c.account_key, position.c.user_id).where(
+                    position.c.account_key.like(f"{PAPER}:%"), position.c.status == "open"
+                )
+            )
+        )
         async with self.ctx.runtime.db.engine.connect() as conn:
             accounts = (
                 await conn.execute(
                     select(account.c.id, account.c.user_id).where(account.c.status == "active")
                 )
             ).all()
-            paper = (
-                await conn.execute(
-                    select(order_intent.c.account_key, order_intent.c.user_id)
-                    .where(
-                        order_intent.c.account_key.like(f"{PAPER}:%"),
-                        order_intent.c.state.in_([s.value for s in PENDING]),
-                    )
-                    .distinct()
-                )
-            ).all()
+            paper = (await conn.execute(paper_books)).all()
         return [(str(a.id), a.user_id, a.id) for a in accounts] + [
             (p.account_key, p.user_id, None) for p in paper
         ]
@@ -120,7 +133,10 @@ class Monitor:
         self, key: str, user_id: Any, account_id: Any, *, reason: str = "poll"
     ) -> dict[str, Any]:
         async with self.executor.lock(key):
-            return await self._reconcile(key, user_id, account_id, reason)
+            result = await self._reconcile(key, user_id, account_id, reason)
+        if account_id is not None:  # the balance needs no lock: orders need not wait for this read
+            await self._balance(await self.ctx.adapter(key, user_id, account_id), account_id, user_id)
+        return result
 
     async def _reconcile(self, key: str, user_id: Any, account_id: Any, reason: str) -> dict[str, Any]:
         started = datetime.now(UTC)
@@ -132,9 +148,10 @@ class Monitor:
         if unknown:
             await self._resolve_unknown(adapter, key, unknown, differences, fixes)
         venue_positions = await adapter.positions()
+        await self.working.reconcile(key, adapter, venue_positions, differences, fixes)
         await self._diff_positions(key, user_id, account_id, venue_positions, differences, fixes)
-        if account_id is not None:
-            await self._balance(adapter, account_id, user_id)
+        if account_id is None:
+            await self.guard.check_book(key, venue_positions)
         if differences or reason in ("startup", "periodic"):
             async with self.ctx.runtime.unit_of_work() as uow:
                 await uow.execute(
@@ -283,7 +300,9 @@ class Monitor:
                     await self.executor.close_position_row(uow, pos.id, price, pos.upl, cause)
                     fixes.append({"position": str(pos.id), "fix": "marked closed"})
                     continue
-                values: dict[str, Any] = {"upl": v.upl}
+                values: dict[str, Any] = {"upl": v.upl, "current_price": v.close_price}
+                if account_id is not None:  # the venue holds these exits: show what it holds now
+                    values["protection"] = protection_json(v.protection)
                 if v.size != pos.size:
                     differences.append(
                         {
@@ -324,11 +343,14 @@ class Monitor:
                     "side": v.side,
                     "size": v.size,
                     "open_price": v.level,
-                    "protection": {},
+                    "protection": protection_json(v.protection),
                     "origin": "venue",
                     "upl": v.upl,
                     "currency": v.currency,
+                    "current_price": v.close_price,
                 }
+                if v.created_at is not None:
+                    pos["opened_at"] = v.created_at
                 await uow.execute(insert(position).values(**pos))
                 await uow.publish(c.POSITION_OPENED, events.opened(pos))
                 fixes.append({"deal_id": deal_id, "fix": "adopted venue position"})
@@ -353,6 +375,7 @@ class Monitor:
                     margin=snapshot.margin,
                     profit_loss=snapshot.profit_loss,
                     summary_at=datetime.now(UTC),
+                    session_state="active",
                 )
             )
             if changed:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from tt_contracts import broker as c
-from tt_runtime.errors import NotFoundError
+from tt_runtime.errors import NotFoundError, PermanentError
 
 from ..adapters.base import VenueError
-from ..domain import IntentKind, IntentState, circuit_is_open
+from ..domain import IntentKind, IntentState, circuit_state, protection_status
 from ..models import account, order_intent, position
 from ..repository import account_key, owned_account
 from . import events
@@ -19,7 +19,22 @@ from .context import Context
 
 
 def _circuit(row) -> str:
-    return "open" if circuit_is_open(row.circuit_open_until, datetime.now(UTC)) else "closed"
+    return circuit_state(row.circuit_open_until, datetime.now(UTC))
+
+
+def _session(row) -> str:
+    return row.session_state or "unknown"
+
+
+# ListIntents.intent_kind speaks the user's words; the log stores the executor's.
+INTENT_KINDS = {"place": IntentKind.OPEN, "close": IntentKind.CLOSE, "cancel": IntentKind.CANCEL}
+LIVE_ORDER_STATES = (
+    IntentState.NEW.value,
+    IntentState.SENDING.value,
+    IntentState.ACCEPTED.value,
+    IntentState.UNKNOWN.value,
+    IntentState.RECONCILED_FILLED.value,
+)
 
 
 class Queries:
@@ -43,6 +58,9 @@ class Queries:
                     open_price=p.open_price,
                     unrealized_pnl=p.upl or Decimal(0),
                     protection=events.protection(p.protection),
+                    protection_status=protection_status(p.protection, emulated=p.account_id is None),
+                    current_price=p.current_price,
+                    opened_at=p.opened_at,
                 )
                 for p in rows
             ]
@@ -102,6 +120,9 @@ class Queries:
                     currency=a.currency,
                     status=a.status,
                     circuit_state=_circuit(a),
+                    session_state=_session(a),
+                    last_error=a.last_error,
+                    connected_at=a.created_at,
                 )
                 for a in rows
             ]
@@ -117,15 +138,8 @@ class Queries:
         q = self._intents(r.user_id, r.account_id).where(
             order_intent.c.kind == IntentKind.OPEN.value,
             order_intent.c.order_type != "MARKET",
-            order_intent.c.state.in_(
-                [
-                    IntentState.NEW.value,
-                    IntentState.SENDING.value,
-                    IntentState.ACCEPTED.value,
-                    IntentState.UNKNOWN.value,
-                    IntentState.RECONCILED_FILLED.value,
-                ]
-            ),
+            order_intent.c.state.in_(LIVE_ORDER_STATES),
+            or_(order_intent.c.order_status.is_(None), order_intent.c.order_status == "working"),
         )
         async with self.ctx.runtime.db.engine.connect() as conn:
             rows = (await conn.execute(q.order_by(order_intent.c.created_at))).all()
@@ -141,13 +155,32 @@ class Queries:
                     level=i.level,
                     state=i.state,
                     deal_id=i.deal_id,
+                    oco_group=i.oco_group,
+                    protection=events.protection(i.protection),
+                    created_at=i.created_at,
                 )
                 for i in rows
             ]
         )
 
     async def intents(self, r: c.ListIntents) -> c.IntentsReply:
-        q = self._intents(r.user_id, r.account_id).order_by(order_intent.c.created_at.desc()).limit(r.limit)
+        q = self._intents(r.user_id, r.account_id)
+        if r.intent_kind is not None:
+            kind = INTENT_KINDS.get(r.intent_kind.lower())
+            if kind is None:
+                raise PermanentError("intent_kind must be one of: place, close, cancel")
+            q = q.where(order_intent.c.kind == kind.value)
+        if r.epic is not None:
+            q = q.where(order_intent.c.epic == r.epic)
+        if r.side is not None:
+            q = q.where(order_intent.c.side == r.side.value)
+        if r.state is not None:
+            q = q.where(order_intent.c.state == r.state.upper())
+        if r.since is not None:
+            q = q.where(order_intent.c.created_at >= r.since)
+        if r.until is not None:
+            q = q.where(order_intent.c.created_at < r.until)
+        q = q.order_by(order_intent.c.created_at.desc(), order_intent.c.id).limit(r.limit)
         async with self.ctx.runtime.db.engine.connect() as conn:
             rows = (await conn.execute(q)).all()
         return c.IntentsReply(

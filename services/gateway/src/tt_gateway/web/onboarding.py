@@ -18,8 +18,10 @@ from tt_contracts import registry
 from tt_contracts.identity import Profile, ProfileReply, UpdateProfile
 from tt_runtime.client import RemoteError, ServiceUnavailable
 
-from ..deps import PageUser, RuntimeDep
+from ..deps import PageUser, Principal, RuntimeDep
+from .brokers import ConnectForm, connect_account
 from .forms import error_text, see_other
+from .orders.reads import CALL_ERRORS, account_label, list_accounts
 from .shell import load_profile, shell
 from .templating import render
 
@@ -40,8 +42,7 @@ STEPS = [
     Step(
         "broker",
         "Connect a broker",
-        "Link your Capital.com account so bots can see markets and trade.",
-        "the broker issue",
+        "Link your Capital.com demo account so bots can trade on it, or start with the paper broker.",
     ),
     Step(
         "credits",
@@ -153,6 +154,16 @@ def _ctx(step: Step, done: list[str], **extra) -> dict:
     }
 
 
+async def _connected(runtime, user: Principal, key: str) -> list[str]:
+    """For the broker step: labels of the accounts already connected (none when the broker is down)."""
+    if key != "broker":
+        return []
+    try:
+        return [account_label(a) for a in await list_accounts(runtime, user) if a.status == "active"]
+    except CALL_ERRORS:
+        return []
+
+
 @router.get("/onboarding/{key}", response_class=HTMLResponse)
 async def onboarding_step(request: Request, runtime: RuntimeDep, user: PageUser, key: str) -> Response:
     step = _step(key)
@@ -160,7 +171,12 @@ async def onboarding_step(request: Request, runtime: RuntimeDep, user: PageUser,
     profile = ctx["profile"]
     done = profile.profile.onboarding_completed if profile else []
     form = profile.profile if profile else Profile()
-    return render(request, "app/onboarding.html", {**ctx, **_ctx(step, done, form=form, errors={})})
+    connected = await _connected(runtime, user, key)
+    return render(
+        request,
+        "app/onboarding.html",
+        {**ctx, **_ctx(step, done, form=form, errors={}, connect=ConnectForm(), connected=connected)},
+    )
 
 
 @router.post("/onboarding/{key}", response_class=HTMLResponse)
@@ -175,6 +191,10 @@ async def onboarding_submit(
     base_currency: FormStr = "USD",
     risk_per_trade_percent: FormStr = "1",
     max_open_positions: FormStr = "5",
+    identifier: FormStr = "",
+    api_key: FormStr = "",
+    api_key_password: FormStr = "",
+    label: FormStr = "",
 ) -> Response:
     step = _step(key)
     ctx = await shell(runtime, user)
@@ -205,6 +225,19 @@ async def onboarding_submit(
                 status_code=422,
             )
         profile = updated
+    if key == "broker" and action == "connect":
+        connect = ConnectForm(identifier=identifier, environment="demo", label=label)
+        connected, problem = await connect_account(runtime, user, connect, api_key, api_key_password)
+        if connected is None:
+            return render(
+                request,
+                "app/onboarding.html",
+                {
+                    **ctx,
+                    **_ctx(step, done, form=profile, errors={}, connect=connect, error=problem, connected=[]),
+                },
+                status_code=422 if connect.errors else 400,
+            )
     if key not in done:
         done.append(key)
     try:

@@ -1,5 +1,0 @@
-"""The orders pages (being built)."""
-
-from fastapi import APIRouter
-
-router = APIRouter(include_in_schema=False)
