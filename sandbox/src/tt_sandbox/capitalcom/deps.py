@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from .simulator import Simulator
 
 
-def simulator(request: Request) -> Simulator:
+async def simulator(request: Request) -> Simulator:
+    # Async (on the event loop) like every route: the engine is single-threaded, and FastAPI would run a
+    # plain function in its thread pool, concurrently with the market pump and other requests.
     sim: Simulator = request.app.state.simulator
     sim.sync()  # bring the market up to "now" before answering (real and accelerated clocks)
     return sim
@@ -38,9 +40,9 @@ class Caller:
         return account
 
 
-def caller(request: Request, response: Response) -> Caller:
+async def caller(request: Request, response: Response) -> Caller:
     """Checks CST / X-SECURITY-TOKEN, applies the per-user request limit, echoes the tokens back."""
-    sim = simulator(request)
+    sim = await simulator(request)
     session = sim.sessions.authenticate(
         request.headers.get("CST"), request.headers.get("X-SECURITY-TOKEN"), sim.clock.now()
     )

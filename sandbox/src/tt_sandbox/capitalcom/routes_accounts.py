@@ -22,7 +22,7 @@ ACTIVITY_FIELDS = ("epic", "source", "status", "type")
 
 
 @router.get("/accounts")
-def accounts(c: Caller = Depends(caller)) -> dict[str, Any]:
+async def accounts(c: Caller = Depends(caller)) -> dict[str, Any]:
     return {
         "accounts": [
             {
@@ -40,7 +40,7 @@ def accounts(c: Caller = Depends(caller)) -> dict[str, Any]:
 
 
 @router.get("/accounts/preferences")
-def preferences(c: Caller = Depends(caller)) -> dict[str, Any]:
+async def preferences(c: Caller = Depends(caller)) -> dict[str, Any]:
     account = c.account
     return {
         "hedgingMode": account.hedging,
@@ -121,7 +121,7 @@ def _fiql(text: str) -> list[tuple[str, bool, set[str]]]:
 
 
 @router.get("/history/activity")
-def activity(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+async def activity(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
     now = c.sim.clock.now()
     start, end = _window(request, now, timedelta(days=1))
     params = request.query_params
@@ -153,7 +153,7 @@ def activity(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
 
 
 @router.get("/history/transactions")
-def transactions(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+async def transactions(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
     now = c.sim.clock.now()
     start, end = _window(request, now, None)
     kind = request.query_params.get("type")

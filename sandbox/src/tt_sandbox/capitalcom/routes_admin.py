@@ -16,7 +16,7 @@ router = APIRouter(prefix="/_admin")
 
 
 @router.get("/faults")
-def faults(sim: Simulator = Depends(simulator)) -> dict[str, Any]:
+async def faults(sim: Simulator = Depends(simulator)) -> dict[str, Any]:
     return sim.faults.as_dict()
 
 
@@ -31,7 +31,7 @@ async def set_faults(request: Request, sim: Simulator = Depends(simulator)) -> d
 
 
 @router.delete("/faults")
-def reset_faults(sim: Simulator = Depends(simulator)) -> dict[str, Any]:
+async def reset_faults(sim: Simulator = Depends(simulator)) -> dict[str, Any]:
     sim.faults.reset()
     return sim.faults.as_dict()
 
@@ -44,7 +44,7 @@ async def reject_deals(request: Request, sim: Simulator = Depends(simulator)) ->
 
 
 @router.post("/faults/drop-websockets")
-def drop_websockets(sim: Simulator = Depends(simulator)) -> dict[str, int]:
+async def drop_websockets(sim: Simulator = Depends(simulator)) -> dict[str, int]:
     return {"dropped": sim.faults.drop_websockets()}
 
 
@@ -76,7 +76,7 @@ async def create_account(request: Request, sim: Simulator = Depends(simulator)) 
 
 
 @router.get("/clock")
-def clock(sim: Simulator = Depends(simulator)) -> dict[str, Any]:
+async def clock(sim: Simulator = Depends(simulator)) -> dict[str, Any]:
     return {"kind": sim.clock.kind, "now": utc_millis(sim.clock.now())}
 
 

@@ -30,12 +30,12 @@ def _instrument(epic: str) -> Instrument:
 
 
 @router.get("/marketnavigation")
-def navigation_root(c: Caller = Depends(caller)) -> dict[str, Any]:
+async def navigation_root(c: Caller = Depends(caller)) -> dict[str, Any]:
     return {"nodes": [{"id": node_id, "name": name} for node_id, (name, _) in NAVIGATION.items()]}
 
 
 @router.get("/marketnavigation/{node_id}")
-def navigation_node(node_id: str, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+async def navigation_node(node_id: str, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
     limit_text = request.query_params.get("limit", "500")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= 500:
         raise bad_request("error.invalid.limit")
@@ -50,7 +50,7 @@ def navigation_node(node_id: str, request: Request, c: Caller = Depends(caller))
 
 
 @router.get("/markets")
-def markets(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+async def markets(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
     params = request.query_params
     if "searchTerm" in params:  # searchTerm wins when both are sent
         term = params["searchTerm"].strip().lower()
@@ -73,7 +73,7 @@ def markets(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
 
 
 @router.get("/markets/{epic}")
-def market(epic: str, c: Caller = Depends(caller)) -> dict[str, Any]:
+async def market(epic: str, c: Caller = Depends(caller)) -> dict[str, Any]:
     return market_details(c.sim.engine, _instrument(epic))
 
 
@@ -88,7 +88,7 @@ def _sentiment(epic: str, now: datetime) -> dict[str, Any]:
 
 
 @router.get("/clientsentiment")
-def sentiments(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+async def sentiments(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
     ids = [e for e in request.query_params.get("marketIds", "").split(",") if e]
     if not ids:
         raise bad_request("error.null.marketIds")
@@ -98,14 +98,14 @@ def sentiments(request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
 
 
 @router.get("/clientsentiment/{market_id}")
-def sentiment(market_id: str, c: Caller = Depends(caller)) -> dict[str, Any]:
+async def sentiment(market_id: str, c: Caller = Depends(caller)) -> dict[str, Any]:
     _instrument(market_id)
     return _sentiment(market_id, c.sim.clock.now())
 
 
 # ---- watchlists ---------------------------------------------------------------------------------
 @router.get("/watchlists")
-def watchlists(c: Caller = Depends(caller)) -> dict[str, Any]:
+async def watchlists(c: Caller = Depends(caller)) -> dict[str, Any]:
     return {
         "watchlists": [
             {
@@ -121,7 +121,7 @@ def watchlists(c: Caller = Depends(caller)) -> dict[str, Any]:
 
 
 @router.get("/watchlists/{watchlist_id}")
-def watchlist(watchlist_id: str, c: Caller = Depends(caller)) -> dict[str, Any]:
+async def watchlist(watchlist_id: str, c: Caller = Depends(caller)) -> dict[str, Any]:
     found = c.client.watchlists.get(watchlist_id)
     if found is None:
         raise not_found("error.invalid.watchlist")
@@ -158,7 +158,7 @@ async def add_to_watchlist(
 
 
 @router.delete("/watchlists/{watchlist_id}/{epic}")
-def remove_from_watchlist(watchlist_id: str, epic: str, c: Caller = Depends(caller)) -> dict[str, str]:
+async def remove_from_watchlist(watchlist_id: str, epic: str, c: Caller = Depends(caller)) -> dict[str, str]:
     found = c.client.watchlists.get(watchlist_id)
     if found is None:
         raise not_found("error.not-found.watchlist")
@@ -169,7 +169,7 @@ def remove_from_watchlist(watchlist_id: str, epic: str, c: Caller = Depends(call
 
 
 @router.delete("/watchlists/{watchlist_id}")
-def delete_watchlist(watchlist_id: str, c: Caller = Depends(caller)) -> dict[str, str]:
+async def delete_watchlist(watchlist_id: str, c: Caller = Depends(caller)) -> dict[str, str]:
     if c.client.watchlists.pop(watchlist_id, None) is None:
         raise not_found("error.not-found.watchlist")
     return {"status": "SUCCESS"}
@@ -177,7 +177,7 @@ def delete_watchlist(watchlist_id: str, c: Caller = Depends(caller)) -> dict[str
 
 # ---- historical prices ------------------------------------------------------------------------------
 @router.get("/prices/{epic}")
-def prices(epic: str, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
+async def prices(epic: str, request: Request, c: Caller = Depends(caller)) -> dict[str, Any]:
     instrument = _instrument(epic)
     params = request.query_params
     resolution = params.get("resolution", "MINUTE")

@@ -16,12 +16,12 @@ router = APIRouter()
 
 
 @router.get("/time")
-def server_time(sim: Simulator = Depends(simulator)) -> dict[str, int]:
+async def server_time(sim: Simulator = Depends(simulator)) -> dict[str, int]:
     return {"serverTime": epoch_ms(sim.clock.now())}
 
 
 @router.get("/session/encryptionKey")
-def encryption_key(request: Request, sim: Simulator = Depends(simulator)) -> dict[str, Any]:
+async def encryption_key(request: Request, sim: Simulator = Depends(simulator)) -> dict[str, Any]:
     sim.sessions.client_for_key(request.headers.get("X-CAP-API-KEY"))
     return {"encryptionKey": sim.sessions.public_key_b64, "timeStamp": epoch_ms(sim.clock.now())}
 
@@ -72,7 +72,7 @@ async def create_session(
 
 
 @router.get("/session")
-def session_details(c: Caller = Depends(caller)) -> dict[str, Any]:
+async def session_details(c: Caller = Depends(caller)) -> dict[str, Any]:
     return {
         "clientId": c.client.client_id,
         "accountId": c.account.account_id,
@@ -101,12 +101,12 @@ async def switch_account(request: Request, response: Response, c: Caller = Depen
 
 
 @router.delete("/session")
-def logout(c: Caller = Depends(caller)) -> dict[str, str]:
+async def logout(c: Caller = Depends(caller)) -> dict[str, str]:
     c.sim.sessions.logout(c.session)
     c.sim.streams.drop_session(c.session)
     return {"status": "SUCCESS"}
 
 
 @router.get("/ping")
-def ping(c: Caller = Depends(caller)) -> dict[str, str]:
+async def ping(c: Caller = Depends(caller)) -> dict[str, str]:
     return {"status": "OK"}

@@ -66,14 +66,14 @@ def _limit_trade(c: Caller, request: OrderRequest) -> str | None:
 
 # ---- positions ----------------------------------------------------------------------------------
 @router.get("/positions")
-def positions(c: Caller = Depends(caller)) -> dict[str, Any]:
+async def positions(c: Caller = Depends(caller)) -> dict[str, Any]:
     account = c.account
     ordered = sorted(account.positions.values(), key=lambda p: p.created)
     return {"positions": [position_view(c.sim.engine, account, p) for p in ordered]}
 
 
 @router.get("/positions/{deal_id}")
-def position(deal_id: str, c: Caller = Depends(caller)) -> dict[str, Any]:
+async def position(deal_id: str, c: Caller = Depends(caller)) -> dict[str, Any]:
     return position_view(c.sim.engine, c.account, c.sim.engine.position(c.account, deal_id))
 
 
@@ -91,7 +91,7 @@ async def amend_position(deal_id: str, request: Request, c: Caller = Depends(cal
 
 
 @router.delete("/positions/{deal_id}")
-def close_position(deal_id: str, c: Caller = Depends(caller)) -> dict[str, str]:
+async def close_position(deal_id: str, c: Caller = Depends(caller)) -> dict[str, str]:
     return {"dealReference": c.sim.engine.close_position(c.account, deal_id)}
 
 
@@ -106,7 +106,7 @@ async def close_position_legacy(request: Request, c: Caller = Depends(caller)) -
 
 # ---- working orders --------------------------------------------------------------------------------
 @router.get("/workingorders")
-def working_orders(c: Caller = Depends(caller)) -> dict[str, Any]:
+async def working_orders(c: Caller = Depends(caller)) -> dict[str, Any]:
     ordered = sorted(c.account.orders.values(), key=lambda o: o.created)
     return {"workingOrders": [working_order_view(c.sim.engine, o) for o in ordered]}
 
@@ -129,11 +129,11 @@ async def amend_working_order(deal_id: str, request: Request, c: Caller = Depend
 
 
 @router.delete("/workingorders/{deal_id}")
-def delete_working_order(deal_id: str, c: Caller = Depends(caller)) -> dict[str, str]:
+async def delete_working_order(deal_id: str, c: Caller = Depends(caller)) -> dict[str, str]:
     return {"dealReference": c.sim.engine.delete_order(c.account, deal_id)}
 
 
 # ---- confirms -------------------------------------------------------------------------------------
 @router.get("/confirms/{deal_reference}")
-def confirm(deal_reference: str, c: Caller = Depends(caller)) -> dict[str, Any]:
+async def confirm(deal_reference: str, c: Caller = Depends(caller)) -> dict[str, Any]:
     return c.sim.engine.confirm(c.account, deal_reference, hidden_for=c.sim.faults.confirm_delay)
