@@ -4,50 +4,21 @@ running under the strict CSP. Screenshots land in tests/artifacts/screenshots/."
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
-import pytest
+from playwright.async_api import async_playwright, expect
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
-SHOTS = Path(__file__).resolve().parents[4] / "tests" / "artifacts" / "screenshots"
+from tt_runtime.testing.browser import launch, require_chromium, shot, watch_console
+
+require_chromium()
+
 PASSWORD = "correct horse battery staple"
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is required under CI (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-
-from playwright.async_api import Page, async_playwright, expect  # noqa: E402
-
-
-async def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def watch_console(page: Page) -> list[str]:
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    return problems
 
 
 async def test_demo_journey_in_the_browser(web_stack):
     email = "demo@example.com"
     async with web_stack(browser=True, status_stream_interval_seconds=0.5) as stack, async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await launch(p)
         try:
             context = await browser.new_context(viewport={"width": 1280, "height": 860}, color_scheme="light")
             page = await context.new_page()
@@ -167,7 +138,7 @@ async def test_google_sign_in_in_the_browser(web_stack):
             web_stack(browser=True, identity_overrides={"oidc_providers": {"google": google}}) as stack,
             async_playwright() as p,
         ):
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = await launch(p)
             try:
                 page = await browser.new_page()
                 ours: list[str] = []  # the provider's own page is not ours to judge

@@ -4,37 +4,15 @@ server-rendered chart load. Screenshots land in tests/artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
-import pytest
+from playwright.async_api import async_playwright, expect
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
-SHOTS = Path(__file__).resolve().parents[5] / "tests" / "artifacts" / "screenshots"
+from tt_runtime.testing.browser import launch, require_chromium, shot
+
+require_chromium()
+
 PASSWORD = "correct horse battery staple"
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is required under CI (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
-
-from playwright.async_api import Page, async_playwright, expect  # noqa: E402
-
-
-async def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 async def test_markets_journey_in_the_browser(markets_stack):
@@ -42,7 +20,7 @@ async def test_markets_journey_in_the_browser(markets_stack):
     async with markets_stack(charts=True, browser=True) as markets, async_playwright() as p:
         await markets.backfill("EURUSD", "1h", days=30)
         await markets.backfill("EURUSD", "4h", days=120)
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await launch(p)
         try:
             context = await browser.new_context(
                 viewport={"width": 1440, "height": 1000}, color_scheme="light"
