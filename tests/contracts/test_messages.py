@@ -107,3 +107,12 @@ def test_secrets_stay_out_of_reprs_but_reach_their_owner():
     signup = RegisterUser(email="a@example.com", password="correct horse battery")
     assert "correct horse" not in repr(signup)
     assert json.loads(signup.model_dump_json())["password"] == "correct horse battery"
+
+
+def test_timeframes_know_their_length():
+    from datetime import timedelta
+
+    from tt_contracts.common import Timeframe
+
+    assert [tf.seconds for tf in Timeframe] == sorted(tf.seconds for tf in Timeframe)
+    assert Timeframe.M15.step == timedelta(minutes=15) and Timeframe.W1.step == 7 * Timeframe.D1.step

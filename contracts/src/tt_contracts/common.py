@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +24,27 @@ class Timeframe(StrEnum):
     H4 = "4h"
     D1 = "1d"
     W1 = "1w"
+
+    @property
+    def seconds(self) -> int:
+        """The bar's length (a week bar opens on Monday 00:00 UTC, as Capital.com's WEEK bars)."""
+        return _TIMEFRAME_SECONDS[self.value]
+
+    @property
+    def step(self) -> timedelta:
+        return timedelta(seconds=self.seconds)
+
+
+_TIMEFRAME_SECONDS = {
+    "1m": 60,
+    "5m": 300,
+    "15m": 900,
+    "30m": 1800,
+    "1h": 3600,
+    "4h": 14400,
+    "1d": 86400,
+    "1w": 604800,
+}
 
 
 class InstrumentRef(BaseModel):

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tt_contracts.common import Timeframe
+
 RENDERER_VERSION = "1"  # bump when the drawing changes: it is part of every content hash
 MIN_CANDLES = 2
 MAX_FETCH = 5000  # market-data's GetCandles.limit ceiling
@@ -278,16 +280,7 @@ def content_hash(spec: ChartSpec) -> str:
     return h.hexdigest()
 
 
-TIMEFRAME_SECONDS = {
-    "1m": 60,
-    "5m": 300,
-    "15m": 900,
-    "30m": 1800,
-    "1h": 3600,
-    "4h": 14400,
-    "1d": 86400,
-    "1w": 604800,
-}
+TIMEFRAME_SECONDS = {tf.value: tf.seconds for tf in Timeframe}
 
 
 def request_fingerprint(fields: dict[str, Any]) -> str:

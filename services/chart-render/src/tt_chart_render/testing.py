@@ -6,25 +6,13 @@ the same NATS request-reply path as in production.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
 
 from tt_contracts import registry
-from tt_contracts.common import Timeframe
 from tt_contracts.market_data import CandlesReply, GetCandles
-
-STEP = {
-    Timeframe.M1: timedelta(minutes=1),
-    Timeframe.M5: timedelta(minutes=5),
-    Timeframe.M15: timedelta(minutes=15),
-    Timeframe.M30: timedelta(minutes=30),
-    Timeframe.H1: timedelta(hours=1),
-    Timeframe.H4: timedelta(hours=4),
-    Timeframe.D1: timedelta(days=1),
-    Timeframe.W1: timedelta(weeks=1),
-}
 
 
 def synthetic_columns(n: int, seed: int = 7, start_price: float = 1.1) -> dict[str, np.ndarray]:
@@ -47,7 +35,7 @@ def synthetic_columns(n: int, seed: int = 7, start_price: float = 1.1) -> dict[s
 def synthetic_reply(request: GetCandles, *, available: int | None = None, seed: int = 7) -> CandlesReply:
     """The last ``limit`` bars ending at ``request.end`` (or ``available`` bars if fewer exist)."""
     n = min(request.limit, available if available is not None else request.limit)
-    step = STEP[request.timeframe]
+    step = request.timeframe.step
     end = request.end or datetime(2026, 1, 1, tzinfo=UTC)
     times = [end - step * (n - k) for k in range(n)]
     cols = synthetic_columns(max(n, 1), seed)

@@ -11,17 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w")
-TIMEFRAME_SECONDS: dict[str, int] = {
-    "1m": 60,
-    "5m": 300,
-    "15m": 900,
-    "30m": 1800,
-    "1h": 3600,
-    "4h": 14400,
-    "1d": 86400,
-    "1w": 604800,
-}
+from tt_contracts.common import Timeframe
+
+TIMEFRAMES: tuple[str, ...] = tuple(tf.value for tf in Timeframe)
+TIMEFRAME_SECONDS: dict[str, int] = {tf.value: tf.seconds for tf in Timeframe}
 # Weeks open on Monday 00:00 UTC (as Capital.com's WEEK bars); every grid is anchored there.
 GRID_ANCHOR = datetime(1970, 1, 5, tzinfo=UTC)
 CANDLE_NAMESPACE = uuid.UUID("6f1d4d52-9a43-4c1e-8f0a-3c8f2b1d7e10")

@@ -31,16 +31,6 @@ from .refs import instrument_ref
 router = APIRouter(include_in_schema=False)
 
 RENDER_TIMEOUT = 20.0  # seconds; the first chart after a start waits for chart-render's workers
-STEP = {
-    Timeframe.M1: timedelta(minutes=1),
-    Timeframe.M5: timedelta(minutes=5),
-    Timeframe.M15: timedelta(minutes=15),
-    Timeframe.M30: timedelta(minutes=30),
-    Timeframe.H1: timedelta(hours=1),
-    Timeframe.H4: timedelta(hours=4),
-    Timeframe.D1: timedelta(days=1),
-    Timeframe.W1: timedelta(weeks=1),
-}
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -56,7 +46,7 @@ def window_end(timeframe: Timeframe, now: datetime | None = None) -> datetime:
     """The start of the bar in progress: the same request within one bar names the same chart, so
     chart-render can answer it from its cache."""
     now = now or datetime.now(UTC)
-    step = STEP[timeframe]
+    step = timeframe.step
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return epoch + ((now - epoch) // step) * step
 
