@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from tt_gateway.app import create_app
@@ -92,3 +93,24 @@ def web_stack(nats_url, database_url, jetstream) -> Callable[..., AbstractAsyncC
                 api.server_close()
 
     return start
+
+
+@pytest.fixture
+def page_rules() -> Callable[[httpx.Response], None]:
+    """The CSP, CSRF and accessibility rules every server-rendered page keeps."""
+
+    def check(page: httpx.Response) -> None:
+        html = page.text
+        nonce = re.search(r"'nonce-([^']+)'", page.headers["content-security-policy"]).group(1)
+        scripts = re.findall(r"<script\b[^>]*>", html)
+        assert scripts and all(f'nonce="{nonce}"' in s for s in scripts), scripts
+        assert not re.search(r"\sstyle\s*=", html), "inline style attributes are blocked by the CSP"
+        assert not re.search(r"<style\b", html)
+        assert not re.search(r"\son[a-z]+\s*=", html), "inline event handlers are blocked by the CSP"
+        for form in re.findall(r"<form\b[^>]*method=\"post\"[^>]*>.*?</form>", html, re.S):
+            assert 'name="csrf_token"' in form, form[:200]
+        assert 'href="#main"' in html and 'id="main"' in html, "skip link to the main landmark"
+        for field in re.findall(r'<(?:input|select|textarea) id="([\w-]+)"', html):
+            assert f'for="{field}"' in html, f"{field} has a label"
+
+    return check

@@ -25,21 +25,6 @@ async def post(
     return await http.post(path, data={**data, "csrf_token": csrf(page)})
 
 
-def assert_page_rules(page: httpx.Response) -> None:
-    html = page.text
-    nonce = re.search(r"'nonce-([^']+)'", page.headers["content-security-policy"]).group(1)
-    scripts = re.findall(r"<script\b[^>]*>", html)
-    assert scripts and all(f'nonce="{nonce}"' in s for s in scripts), scripts
-    assert not re.search(r"\sstyle\s*=", html), "inline style attributes are blocked by the CSP"
-    assert not re.search(r"<style\b", html)
-    assert not re.search(r"\son[a-z]+\s*=", html), "inline event handlers are blocked by the CSP"
-    for form in re.findall(r"<form\b[^>]*method=\"post\"[^>]*>.*?</form>", html, re.S):
-        assert 'name="csrf_token"' in form, form[:200]
-    assert 'href="#main"' in html and 'id="main"' in html, "skip link to the main landmark"
-    for field in re.findall(r'<input id="(f-[\w-]+)"', html):
-        assert f'for="{field}"' in html, f"{field} has a label"
-
-
 async def sign_up_and_verify(http: httpx.AsyncClient, stack, email: str, name: str = "Ada") -> None:
     done = await post(
         http,
@@ -55,12 +40,12 @@ async def sign_in(http: httpx.AsyncClient, email: str, password: str = PASSWORD)
     return await post(http, "/sign-in", {"email": email, "password": password})
 
 
-async def test_public_pages_follow_the_page_rules(web_stack):
+async def test_public_pages_follow_the_page_rules(page_rules, web_stack):
     async with web_stack() as stack, httpx.AsyncClient(base_url=stack.url) as http:
         for path in ["/", "/sign-up", "/sign-in", "/forgot-password", "/status", "/dev/mailbox"]:
             page = await http.get(path)
             assert page.status_code == 200, path
-            assert_page_rules(page)
+            page_rules(page)
         landing = await http.get("/")
         assert "market-data" in landing.text and "/sign-up" in landing.text
         assert (await http.get("/static/css/app.css")).headers["content-type"].startswith("text/css")
@@ -70,7 +55,7 @@ async def test_public_pages_follow_the_page_rules(web_stack):
         assert (await http.get("/events/notifications")).status_code == 401
 
 
-async def test_sign_up_verify_sign_in_onboard_and_sign_out(web_stack):
+async def test_sign_up_verify_sign_in_onboard_and_sign_out(page_rules, web_stack):
     email = "ada@example.com"
     async with web_stack() as stack, httpx.AsyncClient(base_url=stack.url) as http:
         mismatch = await post(
@@ -99,7 +84,7 @@ async def test_sign_up_verify_sign_in_onboard_and_sign_out(web_stack):
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/onboarding"
         first = await http.get("/onboarding", follow_redirects=True)
         assert str(first.url).endswith("/onboarding/profile") and "Your profile" in first.text
-        assert_page_rules(first)
+        page_rules(first)
 
         bad = await post(
             http,
@@ -152,7 +137,7 @@ async def test_sign_up_verify_sign_in_onboard_and_sign_out(web_stack):
             assert label in dashboard.text
         assert 'hx-sse:connect="/events/status"' in dashboard.text and "market-data" in dashboard.text
         assert "/admin" not in dashboard.text, "no admin link for a trader"
-        assert_page_rules(dashboard)
+        page_rules(dashboard)
 
         bots = await http.get("/bots")
         assert bots.status_code == 200 and "arrives with the strategy issue" in bots.text
@@ -162,7 +147,7 @@ async def test_sign_up_verify_sign_in_onboard_and_sign_out(web_stack):
         assert "Europe/Zurich" in settings.text and 'value="0.5"' in settings.text
         security = await http.get("/settings/security")
         assert "this device" in security.text
-        assert_page_rules(security)
+        page_rules(security)
         wrong_current = await post(
             http,
             "/settings/password",
@@ -220,7 +205,7 @@ async def test_password_reset_by_email(web_stack):
         assert (await sign_in(http, email, new)).status_code == 303
 
 
-async def test_admin_sees_users_and_audit_and_sets_roles(web_stack):
+async def test_admin_sees_users_and_audit_and_sets_roles(page_rules, web_stack):
     async with web_stack() as stack, httpx.AsyncClient(base_url=stack.url) as http:
         async with httpx.AsyncClient(base_url=stack.url) as other:
             await sign_up_and_verify(other, stack, "trader@example.com", "Tess")
@@ -228,7 +213,7 @@ async def test_admin_sees_users_and_audit_and_sets_roles(web_stack):
         assert (await sign_in(http, ADMIN_EMAIL)).status_code == 303
         users = await http.get("/admin")
         assert users.status_code == 200 and "trader@example.com" in users.text and "2 users" in users.text
-        assert_page_rules(users)
+        page_rules(users)
         trader_id = re.search(
             r'/admin/users/([0-9a-f-]{36})/roles"[^>]*>.{0,600}?trader@example.com', users.text, re.S
         )

@@ -92,26 +92,6 @@ def csrf_of() -> Callable[[httpx.Response], str]:
 
 
 @pytest.fixture
-def page_rules() -> Callable[[httpx.Response], None]:
-    """The CSP and accessibility rules every page keeps (the same checks as the other page tests)."""
-
-    def check(page: httpx.Response) -> None:
-        html = page.text
-        nonce = re.search(r"'nonce-([^']+)'", page.headers["content-security-policy"]).group(1)
-        scripts = re.findall(r"<script\b[^>]*>", html)
-        assert scripts and all(f'nonce="{nonce}"' in s for s in scripts), scripts
-        assert not re.search(r"\sstyle\s*=", html), "inline style attributes are blocked by the CSP"
-        assert not re.search(r"<style\b", html)
-        assert not re.search(r"\son[a-z]+\s*=", html), "inline event handlers are blocked by the CSP"
-        for form in re.findall(r"<form\b[^>]*method=\"post\"[^>]*>.*?</form>", html, re.S):
-            assert 'name="csrf_token"' in form, form[:200]
-        for field in re.findall(r'<(?:input|select) id="(f-[\w-]+)"', html):
-            assert f'for="{field}"' in html, f"{field} has a label"
-
-    return check
-
-
-@pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
     simulator = Simulator(SimulatorConfig(seed=7, clock="stepped", rate_limits=RateLimits(*(None,) * 6)))
     async with simulator.serve() as urls:

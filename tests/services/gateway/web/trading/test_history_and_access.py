@@ -32,20 +32,7 @@ async def settled(ada, count: int) -> bool:
     return len(intents) == count and all(i["state"] in ("ACCEPTED", "REJECTED") for i in intents)
 
 
-def assert_page_rules(page: httpx.Response) -> None:
-    html = page.text
-    nonce = re.search(r"'nonce-([^']+)'", page.headers["content-security-policy"]).group(1)
-    scripts = re.findall(r"<script\b[^>]*>", html)
-    assert scripts and all(f'nonce="{nonce}"' in s for s in scripts), scripts
-    assert not re.search(r"\sstyle\s*=", html) and not re.search(r"<style\b", html)
-    assert not re.search(r"\son[a-z]+\s*=", html), "no inline event handlers"
-    for form in re.findall(r"<form\b[^>]*method=\"post\"[^>]*>.*?</form>", html, re.S):
-        assert 'name="csrf_token"' in form, form[:200]
-    for input_id in re.findall(r'<input id="([\w-]+)"', html):
-        assert f'for="{input_id}"' in html, f"{input_id} has a label"
-
-
-async def test_history_filters_and_csv_export(trading_stack, trader):
+async def test_history_filters_and_csv_export(page_rules, trading_stack, trader):
     async with trading_stack() as stack, trader(stack, "ada@example.com") as ada:
         account_id = await connect(ada, stack)
         eur = await place(ada, "hist-eur-1", account_id=account_id, symbol="EURUSD", side="BUY", size="1000")
@@ -57,7 +44,7 @@ async def test_history_filters_and_csv_export(trading_stack, trader):
         everything = await ada.get("/orders/history")
         assert everything.status_code == 200 and "2 intents" in everything.text
         assert "<summary>" in everything.text and "Venue replies" in everything.text
-        assert_page_rules(everything)
+        page_rules(everything)
         gbp_only = await ada.get("/orders/history?instrument=GBPUSD")
         assert "1 intent." in gbp_only.text and "GBPUSD" in gbp_only.text and ">EURUSD<" not in gbp_only.text
         sells = await ada.get(f"/orders/history?side=SELL&account={account_id}")
@@ -161,12 +148,12 @@ async def test_one_user_never_sees_another_users_trading(trading_stack, trader):
         assert len((await ada.api("GET", "/positions")).json()["positions"]) == 1
 
 
-async def test_pages_follow_the_rules_and_onboarding_connects_a_broker(trading_stack, trader):
+async def test_pages_follow_the_rules_and_onboarding_connects_a_broker(page_rules, trading_stack, trader):
     async with trading_stack() as stack, trader(stack, "ada@example.com") as ada:
         for path in ["/brokers", "/orders", "/orders?account=paper&symbol=EURUSD", "/onboarding/broker"]:
             page = await ada.get(path)
             assert page.status_code == 200, path
-            assert_page_rules(page)
+            page_rules(page)
         step = await ada.get("/onboarding/broker")
         assert "Connect and continue" in step.text and "paper broker" in step.text
         creds = stack.sim.create_account()
