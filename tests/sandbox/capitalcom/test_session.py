@@ -164,3 +164,15 @@ async def test_seeded_demo_users_can_log_in(sim, http):
         json={"identifier": "demo@trade-tracker.local", "password": "demo-password"},
     )
     assert response.status_code == 200
+
+
+def test_a_faster_clock_keeps_the_venue_timeouts_in_wall_time():
+    """`make run` runs the market 60 times faster; clients still ping every few wall minutes."""
+    from tt_sandbox.capitalcom.__main__ import parse
+
+    _, real = parse([])
+    _, fast = parse(["--speed", "60"])
+    assert real.clock == "real" and fast.clock == "accelerated" and fast.speed == 60
+    assert fast.session_idle_timeout == 60 * real.session_idle_timeout == 36_000
+    assert fast.ws_ping_timeout == 60 * real.ws_ping_timeout
+    assert fast.session_hard_cap == 60 * real.session_hard_cap
