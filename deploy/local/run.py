@@ -258,6 +258,11 @@ class Supervisor:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+        # Drain the log pipes to their end while the loop runs, so no pipe transport is left to be
+        # closed by the garbage collector after the loop has gone ("Event loop is closed").
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*self.pumps, return_exceptions=True), timeout=5)
+        self.children.clear()
 
     def exited(self) -> list[str]:
         return [n for n, p in self.children.items() if p.returncode is not None]

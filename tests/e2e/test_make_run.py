@@ -41,3 +41,27 @@ def test_runner_brings_the_platform_up_and_down():
         assert f"{stand_in}" in output, f"the {stand_in} stand-in runs beside the services"
     assert output.rstrip().endswith("stopped")
     subprocess.run(["rm", "-rf", str(run_dir)], check=False)
+
+
+def test_every_service_setting_for_a_stand_in_url_is_set_by_the_runner():
+    """A service reading the venue (or SMTP) URL under a name the runner does not set would talk to
+    the real outside world in demo mode, which has no network."""
+    import importlib
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("local_run", ROOT / "deploy/local/run.py")
+    run = importlib.util.module_from_spec(spec)
+    sys.modules["local_run"] = run  # its dataclasses look themselves up there
+    spec.loader.exec_module(run)
+    ports = {**{si.name: si.port for si in run.STAND_INS}, **run.EXTRA_PORTS}
+    env: dict[str, str] = {}
+    for stand_in in run.STAND_INS:
+        env.update(stand_in.service_env(ports))
+    checked = []
+    for service in SERVICES:
+        settings = importlib.import_module(f"tt_{service.replace('-', '_')}.settings").Settings
+        for name in settings.model_fields:
+            if name.startswith(("capitalcom_", "smtp_")) and name.endswith(("_url", "_host")):
+                assert name.upper() in env, f"{service}.{name} is not pointed at its stand-in"
+                checked.append(f"{service}.{name}")
+    assert "broker.capitalcom_base_url" in checked and "market-data.capitalcom_ws_url" in checked

@@ -44,8 +44,9 @@ class Settings(RuntimeSettings):
     broker_keks: SecretStr = SecretStr(json.dumps({DEV_KEK_ID: DEV_KEK}))
     broker_active_kek: str = DEV_KEK_ID
 
-    # Capital.com: an override of the REST base URL (the simulator in tests and demo mode).
-    capitalcom_rest_url: str | None = None
+    # Capital.com: a REST base URL for EVERY account (the simulator in tests and demo mode, where `make run`
+    # sets CAPITALCOM_BASE_URL). Unset in production: each account uses its environment's (demo/live) URL.
+    capitalcom_base_url: str | None = None
     capitalcom_request_timeout: float = 10.0
     capitalcom_confirm_timeout: float = 15.0
     capitalcom_encrypted_password: bool = True

@@ -27,7 +27,7 @@ from .settings import Settings
 def broker_settings(nats_url: str, database_url: str, rest_url: str | None, **overrides: Any) -> Settings:
     """The runtime's test settings plus fast broker timings, pointed at a simulator."""
     values: dict[str, Any] = dict(
-        capitalcom_rest_url=rest_url,
+        capitalcom_base_url=rest_url,
         capitalcom_request_timeout=2.0,
         capitalcom_confirm_timeout=3.0,
         poll_seconds=0.5,

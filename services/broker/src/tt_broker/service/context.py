@@ -104,7 +104,7 @@ class Context:
             api_key=secrets.api_key,
             password=secrets.password,
             environment=environment,
-            rest_url=s.capitalcom_rest_url,
+            rest_url=s.capitalcom_base_url,
             request_timeout=s.capitalcom_request_timeout,
             confirm_timeout=s.capitalcom_confirm_timeout,
             encrypted_password=s.capitalcom_encrypted_password,
