@@ -37,7 +37,16 @@ class Settings(RuntimeSettings):
     # Once the live feed holds its lease: recent history of the streamed instruments, days per timeframe
     # (resumable, so a restart fetches only what is missing). None: on, except in the test environment.
     warmup_enabled: bool | None = None
-    warmup_backfill_days: dict[str, float] = {"1m": 2, "5m": 7, "15m": 14, "1h": 60, "4h": 180, "1d": 730}
+    warmup_backfill_days: dict[str, float] = {
+        "1m": 2,
+        "5m": 7,
+        "15m": 14,
+        "30m": 30,
+        "1h": 60,
+        "4h": 180,
+        "1d": 730,
+        "1w": 3650,
+    }
 
     indicator_cache_size: int = 512  # entries of the in-process LRU
     reply_cache_bars: int = 50_000  # bars held by cached candle replies (about 1 KB each with indicators)
