@@ -229,7 +229,9 @@ class AccountSummaryReply(Reply):
     available: Money
     margin: Money
     profit_loss: Money
-    circuit_state: str | None = Field(default=None, description="closed | open: new entries paused")
+    circuit_state: str | None = Field(
+        default=None, description="closed | open: new entries paused | half_open: the next entry is a trial"
+    )
     circuit_open_until: UtcDatetime | None = None
     as_of: UtcDatetime | None = None
 
