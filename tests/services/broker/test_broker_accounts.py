@@ -150,7 +150,17 @@ async def test_paper_broker_fills_at_the_latest_quote(settings):
         await wait_until(lambda: h.of("order.filled"), timeout=10)
         assert Decimal(h.of("order.filled")[0]["price"]) == Decimal("100.5")
         pid = h.of("position.opened")[0]["position_id"]
-        h.svc.ctx.quotes.put("BTCUSD", Decimal("110"), Decimal("110.5"))
+        # The next price arrives the way every price does (a quote put in by hand could be overtaken by
+        # a late redelivery of the first one on a loaded machine).
+        later = quote.model_copy(
+            update={"bid": Decimal("110"), "ask": Decimal("110.5"), "message_id": uuid.uuid4()}
+        )
+        await h.nc.jetstream().publish(
+            "market-data.evt.quote.updated.v1.capitalcom.BTCUSD", later.model_dump_json().encode()
+        )
+        await wait_until(
+            lambda: h.svc.ctx.quotes._quotes["BTCUSD"][1:] == (Decimal("110"), Decimal("110.5")), timeout=10
+        )
         await h.send(
             c.POSITION_CLOSE, c.ClosePosition(user_id=user, idempotency_key="paper-close-1", position_id=pid)
         )

@@ -56,6 +56,24 @@ async def test_redelivered_and_duplicate_commands_open_one_position(settings, si
         assert len(h.of("position.opened")) == 1
 
 
+async def test_the_same_key_from_another_user_is_that_users_own_order(settings, sim):
+    """Keys are unique per user: user B reusing A's key places B's order, it is not swallowed as A's."""
+    a_creds, b_creds = sim.create_account(hedging=True), sim.create_account(hedging=True)
+    a, b = uuid.uuid4(), uuid.uuid4()
+    async with broker_harness(settings) as h:
+        a_account, b_account = await h.connect(a, a_creds), await h.connect(b, b_creds)
+        a_cmd = place(a, a_account.account_id, "EURUSD", "BUY", "1000")
+        b_cmd = place(b, b_account.account_id, "EURUSD", "SELL", "1000").model_copy(
+            update={"idempotency_key": a_cmd.idempotency_key}
+        )
+        await h.send(c.ORDER_PLACE, a_cmd)
+        await h.send(c.ORDER_PLACE, b_cmd)
+        await wait_until(lambda: len(h.of("position.opened")) == 2, timeout=15)
+        rows = await intents(h, idempotency_key=a_cmd.idempotency_key)
+        assert sorted((r.user_id, r.side) for r in rows) == sorted([(a, "BUY"), (b, "SELL")])
+        assert {str(e["user_id"]) for e in h.of("order.accepted")} == {str(a), str(b)}
+
+
 class Crash(BaseException):
     """Kills the executor task like a process crash: no state is written after the venue call."""
 

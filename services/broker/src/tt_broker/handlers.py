@@ -53,7 +53,7 @@ if True:  # declarations (module level, so the registry test can inspect them)
 
     @handlers.stateless(QUOTE_UPDATED, batch_size=64)
     async def quote_updated(event: QuoteUpdated) -> None:
-        svc.ctx.quotes.put(event.instrument.symbol, event.bid, event.ask)
+        svc.ctx.quotes.put(event.instrument.symbol, event.bid, event.ask, event.ts_event)
         svc.protection.on_quote(event.instrument.symbol, event.bid, event.ask)
 
     @handlers.respond(c.POSITIONS_LIST, transactional=False)

@@ -101,7 +101,8 @@ order_intent = Table(
     "order_intent",
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("idempotency_key", String(160), nullable=False, unique=True),  # 128 + an OCO leg's suffix
+    # Unique per user (uq_order_intent_user_key): 128 characters + an OCO leg's suffix.
+    Column("idempotency_key", String(160), nullable=False),
     Column("kind", String(8), nullable=False),  # OPEN | CLOSE | CANCEL
     Column("priority", SmallInteger, nullable=False),  # 0 protective exits, 1 new entries
     Column("user_id", UUID(as_uuid=True), nullable=False, index=True),
@@ -137,6 +138,7 @@ order_intent = Table(
     Column("oco_leg", SmallInteger),  # 1 the primary order, 2 the OCO leg
     Column("order_status", String(12)),  # working orders: working | filled | cancelled | expired
     Column("filled_at", DateTime(timezone=True)),  # venue time a working order filled
+    UniqueConstraint("user_id", "idempotency_key", name="uq_order_intent_user_key"),
     schema=SCHEMA,
 )
 Index("ix_order_intent_queue", order_intent.c.account_key, order_intent.c.state, order_intent.c.priority)

@@ -39,11 +39,11 @@ async def credential_for(conn: Conn, account_id: UUID) -> Any:
 
 
 async def insert_intent(conn: Conn, values: dict[str, Any]) -> bool:
-    """True when this idempotency key is new; False when an intent already holds it."""
+    """True when this user's idempotency key is new; False when one of their intents already holds it."""
     stmt = (
         pg_insert(order_intent)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=[order_intent.c.idempotency_key])
+        .on_conflict_do_nothing(index_elements=[order_intent.c.user_id, order_intent.c.idempotency_key])
         .returning(order_intent.c.id)
     )
     return (await conn.execute(stmt)).first() is not None

@@ -63,8 +63,14 @@ class QuoteBook:
         self.runtime = runtime
         self.max_age = max_age
         self._quotes: dict[str, tuple[float, Decimal, Decimal]] = {}
+        self._venue_time: dict[str, datetime] = {}
 
-    def put(self, epic: str, bid: Decimal, ask: Decimal) -> None:
+    def put(self, epic: str, bid: Decimal, ask: Decimal, at: datetime | None = None) -> None:
+        """Keep the newest quote; ``at`` (venue time) refuses a redelivered older one."""
+        if at is not None:
+            if epic in self._venue_time and at < self._venue_time[epic]:
+                return
+            self._venue_time[epic] = at
         self._quotes[epic] = (time.monotonic(), bid, ask)
 
     async def get(self, epic: str) -> tuple[Decimal, Decimal]:
