@@ -26,7 +26,7 @@ from ..deps import CurrentUser, HubDep, Principal, RuntimeDep
 from ..live import user_topic
 from ..web.orders import commands, reads
 from ..web.orders.reads import CALL_ERRORS, PAPER
-from ..web.orders.ticket import Ticket, check_ticket, scoped_key, valid_key
+from ..web.orders.ticket import Ticket, check_ticket, valid_key
 from .errors import http_error
 
 router = APIRouter(tags=["trading"])
@@ -223,7 +223,7 @@ async def place_order(
         problems = "; ".join(f"{name}: {text}" for name, text in ticket.errors.items())
         raise HTTPException(422, f"Nothing was sent. {problems}")
     await commands.place(runtime, user, body.account_id, key, order)
-    return CommandAccepted(idempotency_key=scoped_key(user.user_id, key))
+    return CommandAccepted(idempotency_key=key)
 
 
 class CloseBody(BaseModel):
@@ -242,7 +242,7 @@ async def close_position(
     key = _key(idempotency_key)
     await _owned(runtime, user, body.account_id)
     await commands.close(runtime, user, body.account_id, key, position_id, body.size)
-    return CommandAccepted(idempotency_key=scoped_key(user.user_id, key))
+    return CommandAccepted(idempotency_key=key)
 
 
 @router.delete(
@@ -259,7 +259,7 @@ async def cancel_order(
     account, _paper = _account(account_id)
     await _owned(runtime, user, account)
     await commands.cancel(runtime, user, account, key, order_id)
-    return CommandAccepted(idempotency_key=scoped_key(user.user_id, key))
+    return CommandAccepted(idempotency_key=key)
 
 
 @router.get(

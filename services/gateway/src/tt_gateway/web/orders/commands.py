@@ -13,7 +13,7 @@ from tt_contracts import registry
 from tt_runtime.service import ServiceRuntime
 
 from ...deps import Principal
-from .ticket import CheckedOrder, scoped_key
+from .ticket import CheckedOrder
 
 COMMAND_LIFETIME = timedelta(seconds=60)
 
@@ -29,7 +29,7 @@ async def place(
         producer="gateway",
         user_id=user.user_id,
         account_id=account_id,
-        idempotency_key=scoped_key(user.user_id, key),
+        idempotency_key=key,
         instrument=order.instrument,
         side=order.side,
         size=order.size,
@@ -56,7 +56,7 @@ async def close(
         producer="gateway",
         user_id=user.user_id,
         account_id=account_id,
-        idempotency_key=scoped_key(user.user_id, key),
+        idempotency_key=key,
         position_id=position_id,
         size=size,
         expires_at=_expiry(),
@@ -73,7 +73,7 @@ async def cancel(
         producer="gateway",
         user_id=user.user_id,
         account_id=account_id,
-        idempotency_key=scoped_key(user.user_id, key),
+        idempotency_key=key,
         order_id=order_id,
         expires_at=_expiry(),
     )

@@ -25,7 +25,7 @@ from ..shell import shell
 from ..templating import render
 from . import commands, reads
 from .reads import CALL_ERRORS, AccountChoice, failure_text
-from .ticket import DEFAULTS, Ticket, check_ticket, new_key, scoped_key, ticket_from, valid_key
+from .ticket import DEFAULTS, Ticket, check_ticket, new_key, ticket_from, valid_key
 
 router = APIRouter(include_in_schema=False)
 FormStr = Annotated[str, Form()]
@@ -103,7 +103,7 @@ async def _sent_intent(runtime, user, choice: AccountChoice, key: str):
         )
     except CALL_ERRORS:
         return None
-    wanted = scoped_key(user.user_id, key)
+    wanted = key
     return next((i for i in recent if i.idempotency_key == wanted), None)
 
 

@@ -17,7 +17,7 @@ from tt_contracts.common import InstrumentRef, Side
 from tt_contracts.market_data import DealingRulesView
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,95}$")
+KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,120}$")  # the broker adds a suffix to an OCO leg's key
 WORKING = (OrderType.LIMIT, OrderType.STOP)
 
 # Every field of the ticket form, with its value when the form is first shown.
@@ -45,11 +45,6 @@ DEFAULTS: dict[str, str] = {
 def new_key() -> str:
     """A fresh idempotency key, put in the form when it is rendered (a resubmit reuses it)."""
     return f"web-{uuid.uuid4().hex}"
-
-
-def scoped_key(user_id: uuid.UUID, key: str) -> str:
-    """The key the broker sees: namespaced by the user, since the broker's keys are global."""
-    return f"{user_id.hex}-{key}"
 
 
 def valid_key(key: str) -> bool:
