@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -36,6 +37,26 @@ async def account_by_id(conn: Conn, account_id: UUID) -> Any:
 
 async def credential_for(conn: Conn, account_id: UUID) -> Any:
     return (await conn.execute(select(credential).where(credential.c.account_id == account_id))).first()
+
+
+def new_position_row(
+    intent: Any, *, deal_id: str, side: str, size: Any, open_price: Any, **extra: Any
+) -> dict[str, Any]:
+    """The row of a position an intent opened (a market fill, or a working order that filled)."""
+    return {
+        "id": uuid.uuid4(),
+        "user_id": intent.user_id,
+        "account_id": intent.account_id,
+        "account_key": intent.account_key,
+        "deal_id": deal_id,
+        "venue": intent.venue or "capitalcom",
+        "epic": intent.epic,
+        "side": side,
+        "size": size,
+        "open_price": open_price,
+        "intent_id": intent.id,
+        **extra,
+    }
 
 
 async def insert_intent(conn: Conn, values: dict[str, Any]) -> bool:

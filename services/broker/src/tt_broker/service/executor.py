@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -45,6 +44,7 @@ from ..repository import (
     account_by_id,
     count_open_positions,
     move_intent,
+    new_position_row,
     next_new_intent,
     note_session,
     realised_today,
@@ -388,20 +388,14 @@ class Executor:
                         .values(order_status="working")
                     )
                 else:
-                    pos = {
-                        "id": uuid.uuid4(),
-                        "user_id": intent.user_id,
-                        "account_id": intent.account_id,
-                        "account_key": intent.account_key,
-                        "deal_id": fill.deal_id,
-                        "venue": intent.venue or "capitalcom",
-                        "epic": intent.epic,
-                        "side": intent.side,
-                        "size": fill.size or intent.size,
-                        "open_price": fill.level or Decimal(0),
-                        "protection": intent.protection or {},
-                        "intent_id": intent.id,
-                    }
+                    pos = new_position_row(
+                        intent,
+                        deal_id=fill.deal_id,
+                        side=intent.side,
+                        size=fill.size or intent.size,
+                        open_price=fill.level or Decimal(0),
+                        protection=intent.protection or {},
+                    )
                     await uow.execute(insert(position).values(**pos))
                     await uow.publish(
                         c.ORDER_FILLED, events.filled(intent, pos["id"], pos["open_price"], pos["size"])

@@ -10,7 +10,6 @@ deterministic key, so deciding twice is harmless and the executor sends each req
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +20,7 @@ from tt_contracts import broker as c
 from ..adapters.base import BrokerAdapter, VenuePosition, protection_json
 from ..domain import IntentKind, IntentState, LegStatus, OcoLegState, resolve_oco
 from ..models import order_intent, position
-from ..repository import insert_intent
+from ..repository import insert_intent, new_position_row
 from . import events
 from .commands import derived_intent
 from .context import Context
@@ -144,23 +143,17 @@ class WorkingOrders:
                     .values(intent_id=intent.id, origin="intent")
                 )
             else:
-                pos = {
-                    "id": uuid.uuid4(),
-                    "user_id": intent.user_id,
-                    "account_id": intent.account_id,
-                    "account_key": intent.account_key,
-                    "deal_id": p.deal_id,
-                    "venue": intent.venue or "capitalcom",
-                    "epic": intent.epic,
-                    "side": p.side,
-                    "size": p.size,
-                    "open_price": p.level,
-                    "protection": protection_json(p.protection),
-                    "intent_id": intent.id,
-                    "currency": p.currency,
-                    "upl": p.upl,
-                    "current_price": p.close_price,
-                }
+                pos = new_position_row(
+                    intent,
+                    deal_id=p.deal_id,
+                    side=p.side,
+                    size=p.size,
+                    open_price=p.level,
+                    protection=protection_json(p.protection),
+                    currency=p.currency,
+                    upl=p.upl,
+                    current_price=p.close_price,
+                )
                 if p.created_at is not None:
                     pos["opened_at"] = p.created_at
                 position_id = pos["id"]
