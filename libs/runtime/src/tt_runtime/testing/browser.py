@@ -47,6 +47,6 @@ async def shot(page: Any, name: str) -> None:
 def watch_console(page: Any) -> list[str]:
     """Console errors and uncaught exceptions of ``page``, collected for a final assertion."""
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: problems.append(f"{m.text} at {m.location}") if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
     return problems
