@@ -6,7 +6,7 @@ from faststream.asgi import AsgiFastStream
 
 from tt_runtime.service import ServiceRuntime
 
-from .handlers import bind
+from .handlers import build_handlers
 from .service import BrokerService
 from .settings import Settings
 
@@ -17,7 +17,7 @@ class BrokerRuntime(ServiceRuntime):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.service_impl = BrokerService(self, settings)
-        self.include(bind(self.service_impl))
+        self.include(build_handlers(self.service_impl))
 
     async def after_startup(self) -> None:
         await super().after_startup()

@@ -10,26 +10,9 @@ from tt_runtime.db import UnitOfWork
 from .service import BrokerService
 
 
-class _Bound:
-    """The service instance the module-level handlers call (set by ``BrokerRuntime``)."""
-
-    current: BrokerService | None = None
-
-    def __getattr__(self, name: str):
-        assert _Bound.current is not None, "broker service not bound"
-        return getattr(_Bound.current, name)
-
-
-svc = _Bound()
-handlers = Handlers("broker")
-
-
-def bind(service: BrokerService) -> Handlers:
-    _Bound.current = service
-    return handlers
-
-
-if True:  # declarations (module level, so the registry test can inspect them)
+def build_handlers(svc: BrokerService) -> Handlers:
+    """The broker's subscriptions, bound to one service instance."""
+    handlers = Handlers("broker")
 
     @handlers.respond(c.ACCOUNT_CONNECT, transactional=False)
     async def connect_account(request: c.ConnectAccount, _uow: None) -> c.AccountConnectedReply:
@@ -87,3 +70,5 @@ if True:  # declarations (module level, so the registry test can inspect them)
     @handlers.respond(c.RISK_LIMITS_SET, transactional=False)
     async def set_risk_limits(request: c.SetRiskLimits, _uow: None) -> c.RiskLimitsReply:
         return await svc.risk.set(request)
+
+    return handlers

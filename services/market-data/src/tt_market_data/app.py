@@ -5,7 +5,7 @@ from faststream.asgi import AsgiFastStream
 from tt_runtime.service import ServiceRuntime
 
 from .adapters.capitalcom import CapitalComProvider
-from .handlers import bind, handlers
+from .handlers import build_handlers
 from .live import LiveFeed
 from .service import MarketData
 from .settings import Settings
@@ -15,8 +15,7 @@ def build(settings: Settings | None = None) -> tuple[ServiceRuntime, MarketData,
     settings = settings or Settings()
     runtime = ServiceRuntime(settings)
     service = MarketData(runtime, settings, CapitalComProvider(settings))
-    bind(service)
-    runtime.include(handlers)
+    runtime.include(build_handlers(service))
     live = LiveFeed(service)
     if settings.live_on:
         runtime.after_startup = _chain(runtime.after_startup, live.start)  # type: ignore[method-assign]
