@@ -49,6 +49,24 @@ class Stack:
     def last_mail_id(self) -> int:
         return max((m.id for m in self.sink.messages), default=0)
 
+    async def sign_up_in_browser(self, page: Any, email: str, password: str, next_path: str) -> None:
+        """Sign up through the pages, follow the mailed verification link, sign in, land on next_path."""
+        from playwright.async_api import expect
+
+        await page.goto(self.url + "/sign-up")
+        await page.get_by_label("Your name").fill("Trader")
+        await page.get_by_label("Email").fill(email)
+        await page.get_by_label("Password", exact=True).fill(password)
+        await page.get_by_label("Repeat the password").fill(password)
+        await page.get_by_role("button", name="Create account").click()
+        await expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+        await page.goto(self.url + await self.link_in_mail(email, "/verify-email"))
+        await page.goto(f"{self.url}/sign-in?next={next_path}")
+        await page.get_by_label("Email").fill(email)
+        await page.get_by_label("Password").fill(password)
+        await page.get_by_role("button", name="Sign in", exact=True).click()
+        await expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
+
 
 @pytest.fixture
 def web_stack(nats_url, database_url, jetstream) -> Callable[..., AbstractAsyncContextManager[Stack]]:
