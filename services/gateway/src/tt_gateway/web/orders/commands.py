@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 from uuid import UUID
 
+from tt_contracts import Command, Route, registry
 from tt_contracts import broker as c
-from tt_contracts import registry
 from tt_runtime.service import ServiceRuntime
 
 from ...deps import Principal
 from .ticket import CheckedOrder
 
 COMMAND_LIFETIME = timedelta(seconds=60)
+C = TypeVar("C", bound=Command)
 
 
 def _expiry() -> datetime:
@@ -39,9 +41,7 @@ async def place(
         oco=order.oco,
         expires_at=_expiry(),
     )
-    async with runtime.unit_of_work() as uow:
-        await uow.publish(registry.ORDER_PLACE, command)
-    return command
+    return await _send(runtime, registry.ORDER_PLACE, command)
 
 
 async def close(
@@ -61,9 +61,7 @@ async def close(
         size=size,
         expires_at=_expiry(),
     )
-    async with runtime.unit_of_work() as uow:
-        await uow.publish(registry.POSITION_CLOSE, command)
-    return command
+    return await _send(runtime, registry.POSITION_CLOSE, command)
 
 
 async def cancel(
@@ -77,6 +75,11 @@ async def cancel(
         order_id=order_id,
         expires_at=_expiry(),
     )
+    return await _send(runtime, registry.ORDER_CANCEL, command)
+
+
+async def _send(runtime: ServiceRuntime, route: Route, command: C) -> C:
+    """Through the gateway's outbox: the command leaves once its transaction commits."""
     async with runtime.unit_of_work() as uow:
-        await uow.publish(registry.ORDER_CANCEL, command)
+        await uow.publish(route, command)
     return command
