@@ -1,7 +1,7 @@
 """The development demo trader: created verified at start, once, and refused outside development."""
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import text
 
 from tt_contracts import identity as c
@@ -39,6 +39,25 @@ async def test_the_demo_trader_can_sign_in_at_once_and_is_created_only_once(
         assert users == 1
     info = await jetstream.stream_info("IDENTITY_EVT")
     assert info.state.messages >= 1  # user.registered went out through the normal path
+
+
+async def test_a_seed_interrupted_before_verification_is_finished_on_the_next_start(
+    nats_url, database_url, jetstream
+):
+    with SmtpSink() as sink:
+        plain = identity_settings(nats_url, database_url, smtp_port=sink.port)
+        async with running_identity(plain) as idn:  # registered, never verified
+            await idn.ask(c.USER_REGISTER, c.RegisterUser(email=EMAIL, password=PASSWORD))
+        seeded = plain.model_copy(
+            update={"identity_demo_user_email": EMAIL, "identity_demo_user_password": SecretStr(PASSWORD)}
+        )
+        async with running_identity(seeded) as idn:
+            pair = await idn.ask(
+                c.USER_AUTHENTICATE,
+                c.AuthenticateUser(email=EMAIL, password=PASSWORD, client=c.ClientContext(ip="10.0.0.9")),
+            )
+            profile = await idn.ask(c.PROFILE_GET, c.GetProfile(user_id=pair.user_id))
+            assert profile.email_verified
 
 
 def test_a_demo_trader_is_refused_outside_development():

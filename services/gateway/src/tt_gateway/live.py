@@ -88,6 +88,3 @@ class LiveHub:
                     subscribers.discard(subscription)
                     if not subscribers:
                         del self._subscribers[topic]
-
-    def subscriber_count(self) -> int:
-        return len({s for subs in self._subscribers.values() for s in subs})

@@ -1,7 +1,7 @@
 """Subscriptions of the identity service: thin, parse → call the use case → return.
 
-``handlers`` declares the routes (the registry test reads it); ``build_handlers(service)`` binds the
-same declarations to one ``IdentityService`` for ``create_app``. Every request manages its own
+``build_handlers(service)`` binds the routes to one ``IdentityService`` for ``create_app`` (the
+registry test reads the declarations from ``build_handlers(None)``). Every request manages its own
 transactions (a failed sign-in must still commit its failure count and audit entry before it
 answers with an error), so the runtime's per-request unit of work is off.
 """
@@ -54,6 +54,3 @@ def _bind(service: IdentityService | None, name: str) -> Callable[[Any, None], A
 
     handle.__name__ = name
     return handle
-
-
-handlers = build_handlers(None)

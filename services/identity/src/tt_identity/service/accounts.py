@@ -52,16 +52,18 @@ class Accounts(Auth):
         if not email or password is None:
             return
         async with self.uow() as uow:
-            if await user_by_email(uow.session, email.lower()) is not None:
-                return
-        reply = await self.register(
-            c.RegisterUser(email=email, password=password.get_secret_value(), display_name="Demo Trader")
-        )
-        async with self.uow() as uow:
-            await uow.execute(update(users).where(users.c.id == reply.user_id).values(email_verified=True))
-            await self.audit(
-                uow, "email.verified", subject=reply.user_id, detail={"by": "development demo seed"}
+            existing = await user_by_email(uow.session, email.lower())
+        if existing is not None and existing.email_verified:
+            return
+        if existing is None:
+            reply = await self.register(
+                c.RegisterUser(email=email, password=password.get_secret_value(), display_name="Demo Trader")
             )
+        user_id = existing.id if existing is not None else reply.user_id
+        # A separate step: a start that stopped between the two finds the user unverified and finishes.
+        async with self.uow() as uow:
+            await uow.execute(update(users).where(users.c.id == user_id).values(email_verified=True))
+            await self.audit(uow, "email.verified", subject=user_id, detail={"by": "development demo seed"})
 
     # -- email -------------------------------------------------------------------------------------
     async def verify_email(self, req: c.VerifyEmail) -> c.Ack:
