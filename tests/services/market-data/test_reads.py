@@ -36,7 +36,15 @@ async def _store(database_url: str, timeframe: str, bars: list[Candle]) -> None:
         await conn.commit()
 
 
-async def test_coverage_per_timeframe_counts_sources_and_gaps(market_data, client, database_url):
+async def test_coverage_per_timeframe_counts_sources_and_gaps(market_data, client, database_url, monkeypatch):
+    passes = []
+    count_rows = repo.coverage_counts
+
+    async def counted(*args):
+        passes.append(args[1])
+        return await count_rows(*args)
+
+    monkeypatch.setattr(repo, "coverage_counts", counted)
     friday = [FRI_20 + timedelta(minutes=i) for i in range(60)]  # 20:00-20:59, then closed
     sunday = [SUN_2105 + timedelta(minutes=i) for i in range(25)]  # 21:05-21:29
     missing = {friday[10], friday[11], sunday[15]}
@@ -56,6 +64,17 @@ async def test_coverage_per_timeframe_counts_sources_and_gaps(market_data, clien
         assert minute.gaps == len(missing)
         assert (hour.timeframe, hour.first, hour.last, hour.bars, hour.gaps) == ("1h", MON, hours[-1], 4, 1)
         assert hour.sources == {"provider": 4}
+
+        # Counted once per series revision: asked again, no pass over the rows; a write of the series (the
+        # missing 1h bar) shows at once.
+        assert (
+            await ask(client, md.COVERAGE_GET, md.GetCoverage(instrument=EUR))
+        ).timeframes == reply.timeframes
+        assert len(passes) == 1
+        await _store(database_url, "1h", [_bar(hours[2], "1.1", "provider")])
+        refreshed = await ask(client, md.COVERAGE_GET, md.GetCoverage(instrument=EUR))
+        assert (refreshed.timeframes[1].bars, refreshed.timeframes[1].gaps) == (5, 0)
+        assert refreshed.timeframes[0] == minute and len(passes) == 2
 
         empty = await ask(client, md.COVERAGE_GET, md.GetCoverage(instrument=InstrumentRef(symbol="GOLD")))
         assert empty.timeframes == []

@@ -207,6 +207,16 @@ async def series_revision(conn: psycopg.AsyncConnection, instrument_id: int, tim
     return row[0] if row else 0
 
 
+async def series_revisions(conn: psycopg.AsyncConnection, instrument_id: int) -> tuple[tuple[str, int], ...]:
+    """Every series revision of one instrument: a summary built at these revisions is still current."""
+    cur = await conn.execute(
+        "SELECT timeframe, revision FROM market_data.candle_series "
+        "WHERE instrument_id = %s ORDER BY timeframe",
+        (instrument_id,),
+    )
+    return tuple(await cur.fetchall())
+
+
 async def bump_series(
     cur: psycopg.AsyncConnection | psycopg.AsyncCursor, keys: Iterable[tuple[int, str]]
 ) -> None:
